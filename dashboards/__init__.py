@@ -1,0 +1,3 @@
+"""Streamlit dashboards for marketers: one entry file with st.navigation, page modules and read-
+only query modules.
+"""

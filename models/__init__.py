@@ -1,0 +1,3 @@
+"""Pure machine learning (DataFrames in, models out): send-time, personalization and anomaly models
+with their MLflow glue. Nothing here touches the database.
+"""

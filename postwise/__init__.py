@@ -1,0 +1,1 @@
+"""Postwise: settings, the `postwise` command line and the local stack launcher."""

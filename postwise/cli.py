@@ -1,0 +1,189 @@
+"""The `postwise` command line.
+
+    postwise services start|stop|status   embedded PostgreSQL and Redis under .postwise/
+    postwise migrate                      create and migrate the control database and cells
+    postwise simulate history ...         write a simulated history into the warehouse
+    postwise demo                         all of the above, then a summary
+    postwise up                           start the services and print their URLs
+
+Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
+and exit non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from compliance.errors import ComplianceError
+from warehouse.errors import WarehouseError
+
+from .console import echo, fail, table
+from .settings import Settings, SettingsError, get_settings
+from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _services(args: argparse.Namespace, settings: Settings) -> int:
+    embedded = [EmbeddedPostgres(settings.home), EmbeddedRedis(settings.home)]
+    if args.action == "start":
+        from .runtime import resolve_services
+
+        urls = resolve_services(settings)
+        echo(f"postgresql  {urls.database_url}{'  (embedded)' if urls.embedded_database else ''}")
+        echo(f"redis       {urls.redis_url}{'  (embedded)' if urls.embedded_redis else ''}")
+    elif args.action == "stop":
+        for service in embedded:
+            echo(f"{service.name:<11} {'stopped' if service.stop() else 'was not running'}")
+    else:
+        rows = []
+        for service in embedded:
+            status = service.status()
+            rows.append(
+                [
+                    status.name,
+                    "running" if status.running else "stopped",
+                    status.pid or "-",
+                    status.url or "-",
+                    status.data_dir,
+                ]
+            )
+        echo(table(["service", "state", "pid", "url", "data"], rows))
+        if settings.database_url:
+            echo(f"DATABASE_URL is set: the warehouse uses {settings.database_url}")
+        if settings.redis_url:
+            echo(f"REDIS_URL is set: Redis at {settings.redis_url}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.migrate import migrate_all
+
+    from .runtime import open_cells, resolve_database_url
+
+    database_url, _ = resolve_database_url(settings)
+    with open_cells(settings, database_url) as cells:
+        applied = migrate_all(cells)
+    for cell, versions in applied.items():
+        echo(
+            f"{cell:<8} {len(versions)} migration(s) applied"
+            + (f": {', '.join(versions)}" if versions else "")
+        )
+    return 0
+
+
+def _simulate_history(args: argparse.Namespace, settings: Settings) -> int:
+    from simulator.history import HistoryOptions, simulate_history
+    from warehouse.migrate import migrate_all
+
+    from .runtime import open_cells, resolve_database_url
+
+    options = HistoryOptions(
+        contacts=args.contacts, days=args.days, seed=args.seed, org_slug=args.org
+    )
+    database_url, _ = resolve_database_url(settings)
+    with open_cells(settings, database_url) as cells:
+        migrate_all(cells)
+        result = simulate_history(cells, settings, options, progress=not args.quiet)
+    echo(result.describe())
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import run_demo
+
+    return run_demo(settings, contacts=args.contacts, days=args.days, seed=args.seed)
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.migrate import migrate_all
+
+    from .runtime import open_cells, resolve_services
+
+    urls = resolve_services(settings)
+    with open_cells(settings, urls.database_url) as cells:
+        migrate_all(cells)
+        echo(f"postgresql  {urls.database_url}")
+        for cell, url in cells.all_urls().items():
+            echo(f"  {cell:<9} {url}")
+    echo(f"redis       {urls.redis_url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="postwise", description="Postwise email platform")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    services = sub.add_parser("services", help="embedded PostgreSQL and Redis")
+    services.add_argument("action", choices=["start", "stop", "status"])
+    services.set_defaults(handler=_services)
+
+    migrate = sub.add_parser(
+        "migrate", help="create and migrate the control database and every cell"
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    simulate = sub.add_parser("simulate", help="the simulated outside world")
+    sim_sub = simulate.add_subparsers(dest="what", required=True)
+    history = sim_sub.add_parser("history", help="write a simulated sending history")
+    history.add_argument("--contacts", type=_positive_int, default=5000)
+    history.add_argument("--days", type=_positive_int, default=60)
+    history.add_argument("--seed", type=int, default=7)
+    history.add_argument("--org", default="acme", help="slug of the simulated organization")
+    history.add_argument("--quiet", action="store_true", help="no progress bar")
+    history.set_defaults(handler=_simulate_history)
+
+    demo = sub.add_parser("demo", help="services, migrations, a simulated history and a summary")
+    demo.add_argument("--contacts", type=_positive_int, default=5000)
+    demo.add_argument("--days", type=_positive_int, default=60)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=_demo)
+
+    up = sub.add_parser("up", help="start every service and print the URLs")
+    up.set_defaults(handler=_up)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    try:
+        settings = get_settings()
+        return handler(args, settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        fail(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}")
+        return EXIT_USAGE
+    except (SettingsError, ServiceError, WarehouseError, ComplianceError) as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

