@@ -4,8 +4,8 @@ Producers choose event ids (deterministic ones, e.g. uuid5 of message and event 
 batch that is re-sent after a timeout or crash adds nothing. Each batch is one transaction:
 
 1. make sure the daily partitions its events fall into exist;
-2. COPY the batch into a session-local staging table (no indexes, no WAL);
-3. move it into ``email_events`` with ``INSERT ... ON CONFLICT DO NOTHING``.
+2. COPY it into a session-local staging table and merge it into ``email_events`` with
+   ``INSERT ... ON CONFLICT DO NOTHING`` (see :mod:`warehouse.bulk`).
 
 Writers hold the ingest lock in shared mode so the rollup refresh can tell which arrival
 numbers have committed (see migrations/cell/0004_event_rollups.sql).
@@ -20,6 +20,8 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import psycopg
+
+from .bulk import stage_and_merge
 
 EVENT_TYPES = (
     "queued",
@@ -56,8 +58,6 @@ class EmailEvent(NamedTuple):
 
 
 EVENT_COLUMNS = EmailEvent._fields
-_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
-_STAGING = "email_events_staging"
 
 
 def event_id_for(message_id: uuid.UUID, kind: str, sequence: int = 0) -> uuid.UUID:
@@ -79,22 +79,23 @@ class EventWriter:
         """Insert ``events`` in one transaction; returns how many were new."""
         if not events:
             return 0
+        try:
+            return self._write(conn, events)
+        except psycopg.errors.CheckViolation as exc:
+            if "no partition" not in str(exc):
+                raise
+            # A partition this writer remembered was dropped by retention meanwhile.
+            self._days_with_partitions.clear()
+            return self._write(conn, events)
+
+    def _write(self, conn: psycopg.Connection, events: Sequence[EmailEvent]) -> int:
         new_days = {event.event_time.date() for event in events} - self._days_with_partitions
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock_shared(event_ingest_lock_key())")
             if new_days:
                 _ensure_partitions(conn, new_days)
-            self._ensure_staging(conn)
             with conn.cursor() as cur:
-                with cur.copy(f"COPY {_STAGING} ({_COLUMN_LIST}) FROM STDIN") as copy:
-                    for row in _rows(events):
-                        copy.write_row(row)
-                cur.execute(
-                    f"INSERT INTO email_events ({_COLUMN_LIST}) "
-                    f"SELECT {_COLUMN_LIST} FROM {_STAGING} ON CONFLICT DO NOTHING"
-                )
-                inserted = cur.rowcount
-                cur.execute(f"TRUNCATE {_STAGING}")
+                inserted = stage_and_merge(cur, "email_events", EVENT_COLUMNS, _rows(events))
         self._days_with_partitions.update(new_days)
         return inserted
 
@@ -103,13 +104,6 @@ class EventWriter:
     ) -> int:
         """Write each batch in its own transaction; returns the total of new events."""
         return sum(self.write(conn, batch) for batch in batches)
-
-    @staticmethod
-    def _ensure_staging(conn: psycopg.Connection) -> None:
-        conn.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} AS "
-            f"SELECT {_COLUMN_LIST} FROM email_events WITH NO DATA"
-        )
 
 
 def _ensure_partitions(conn: psycopg.Connection, days: set[date]) -> None:
