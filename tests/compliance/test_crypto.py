@@ -48,12 +48,14 @@ def test_a_ciphertext_moved_to_another_contact_fails_to_decrypt(cipher: PiiCiphe
     sealed_mallory = cipher.seal_contact(mallory, "mallory@example.org", "Mallory")
     # Alice's ciphertext with Mallory's row (her key and id):
     with pytest.raises(DecryptionFailed):
-        cipher.open_field(mallory, "email", sealed_alice.email_ciphertext,
-                          sealed_mallory.wrapped_data_key, 1)
+        cipher.open_field(
+            mallory, "email", sealed_alice.email_ciphertext, sealed_mallory.wrapped_data_key, 1
+        )
     # Alice's ciphertext and wrapped key together, copied to Mallory's row id:
     with pytest.raises(DecryptionFailed):
-        cipher.open_field(mallory, "email", sealed_alice.email_ciphertext,
-                          sealed_alice.wrapped_data_key, 1)
+        cipher.open_field(
+            mallory, "email", sealed_alice.email_ciphertext, sealed_alice.wrapped_data_key, 1
+        )
 
 
 def test_a_field_swapped_into_another_column_fails_to_decrypt(cipher: PiiCipher) -> None:
@@ -70,11 +72,13 @@ def test_rewrapping_under_a_new_kek_keeps_ciphertexts_and_blind_index(cipher: Pi
     rotated = PiiCipher({1: old_kek, 2: os.urandom(32)}, 2, blind_key)
     rewrapped = rotated.rewrap(sealed.wrapped_data_key, 1, contact)
     assert rotated.open_field(contact, "email", sealed.email_ciphertext, rewrapped, 2) == (
-        "dan@example.org")
+        "dan@example.org"
+    )
     assert rotated.blind_index("DAN@example.org ") == sealed.email_blind_index
     with pytest.raises(UnknownKeyVersion):
         PiiCipher({2: rotated._keks[2]}, 2, blind_key).open_field(
-            contact, "email", sealed.email_ciphertext, sealed.wrapped_data_key, 1)
+            contact, "email", sealed.email_ciphertext, sealed.wrapped_data_key, 1
+        )
 
 
 def test_a_wrong_kek_fails_to_unwrap(cipher: PiiCipher) -> None:

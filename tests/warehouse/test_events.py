@@ -9,7 +9,11 @@ import pytest
 
 from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
-from warehouse.partitions import drop_partitions_older_than, ensure_partitions_ahead, list_partitions
+from warehouse.partitions import (
+    drop_partitions_older_than,
+    ensure_partitions_ahead,
+    list_partitions,
+)
 
 ORG = uuid.UUID("00000000-0000-0000-0000-00000000a001")
 
@@ -20,13 +24,23 @@ def _events(n: int, start: datetime, campaign: uuid.UUID | None = None) -> list[
     for i in range(n):
         message = uuid.uuid5(campaign, str(i))
         kind = ("sent", "delivered", "opened", "clicked")[i % 4]
-        events.append(EmailEvent(
-            event_id=event_id_for(message, kind), event_time=start + timedelta(minutes=7 * i),
-            message_id=message, contact_id=uuid.uuid5(ORG, str(i % 50)), org_id=ORG,
-            campaign_id=campaign, campaign_type="marketing", region="na", type=kind,
-            smtp_code=250 if kind == "delivered" else None, route="primary",
-            is_bot=False, details={"i": i},
-        ))
+        events.append(
+            EmailEvent(
+                event_id=event_id_for(message, kind),
+                event_time=start + timedelta(minutes=7 * i),
+                message_id=message,
+                contact_id=uuid.uuid5(ORG, str(i % 50)),
+                org_id=ORG,
+                campaign_id=campaign,
+                campaign_type="marketing",
+                region="na",
+                type=kind,
+                smtp_code=250 if kind == "delivered" else None,
+                route="primary",
+                is_bot=False,
+                details={"i": i},
+            )
+        )
     return events
 
 
@@ -41,7 +55,9 @@ def test_partitions_are_created_ahead_and_retention_drops_old_ones(cells: Cells)
         dropped = drop_partitions_older_than(conn, date(2031, 3, 13), retention_days=2)
         # Everything ending by 2031-03-11 goes, including the partitions made at migration.
         assert [n for n in dropped if n >= "email_events_p2031"] == [
-            "email_events_p20310309", "email_events_p20310310"]
+            "email_events_p20310309",
+            "email_events_p20310310",
+        ]
         remaining = list_partitions(conn)
         assert "email_events_p20310310" not in remaining
         assert "email_events_p20310311" in remaining
@@ -53,9 +69,13 @@ def test_retention_drops_the_events_in_old_partitions_and_keeps_the_rest(cells: 
         writer.write(conn, _events(40, datetime(2031, 6, 1, tzinfo=UTC)))  # ~5 h, one day
         writer.write(conn, _events(40, datetime(2031, 6, 20, tzinfo=UTC)))
         drop_partitions_older_than(conn, date(2031, 6, 10), retention_days=1)
-        days = [r[0] for r in conn.execute(
-            "SELECT DISTINCT event_time::date FROM email_events "
-            "WHERE event_time >= '2031-05-01' AND event_time < '2031-07-01'")]
+        days = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT event_time::date FROM email_events "
+                "WHERE event_time >= '2031-05-01' AND event_time < '2031-07-01'"
+            )
+        ]
     assert days == [date(2031, 6, 20)]
 
 
@@ -101,14 +121,23 @@ def test_the_hourly_rollup_refreshes_incrementally_including_late_events(cells: 
         assert conn.execute("SELECT refresh_email_events_hourly()").fetchone()[0] == 0
 
         late = EmailEvent(
-            event_id=uuid.uuid4(), event_time=start + timedelta(minutes=5), message_id=uuid.uuid4(),
-            contact_id=None, org_id=ORG, campaign_id=campaign, campaign_type="marketing",
-            region="eu", type="complained", route="primary",
+            event_id=uuid.uuid4(),
+            event_time=start + timedelta(minutes=5),
+            message_id=uuid.uuid4(),
+            contact_id=None,
+            org_id=ORG,
+            campaign_id=campaign,
+            campaign_type="marketing",
+            region="eu",
+            type="complained",
+            route="primary",
         )
         writer.write(conn, [late])
         assert conn.execute("SELECT refresh_email_events_hourly()").fetchone()[0] == 1
-        totals = dict(conn.execute(
-            "SELECT type, sum(events) FROM email_events_hourly WHERE campaign_id = %s GROUP BY 1",
-            (campaign,),
-        ).fetchall())
+        totals = dict(
+            conn.execute(
+                "SELECT type, sum(events) FROM email_events_hourly WHERE campaign_id = %s GROUP BY 1",
+                (campaign,),
+            ).fetchall()
+        )
     assert totals == {"sent": 10, "delivered": 10, "opened": 10, "clicked": 10, "complained": 1}

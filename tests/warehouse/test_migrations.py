@@ -16,7 +16,9 @@ from warehouse.migrate import migrate_all, migrations_for
 def fresh_cells(settings: Settings, database_server_url: str):
     """A second, empty set of databases (this test migrates them itself)."""
     fresh = Cells.from_settings(
-        settings.model_copy(update={"database_prefix": f"{settings.database_prefix}_m{secrets.token_hex(2)}"}),
+        settings.model_copy(
+            update={"database_prefix": f"{settings.database_prefix}_m{secrets.token_hex(2)}"}
+        ),
         database_server_url,
     )
     yield fresh
@@ -34,7 +36,9 @@ def test_migrations_apply_twice_cleanly_to_every_cell(fresh_cells: Cells) -> Non
     assert all(applied == [] for applied in second.values())
     for cell, url in fresh_cells.all_urls().items():
         with connect(url) as conn:
-            recorded = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+            recorded = [
+                r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")
+            ]
         kind = "control" if cell == "control" else "cell"
         assert recorded == sorted(m.version for m in migrations_for(kind))
 
@@ -50,27 +54,49 @@ def test_the_sql_of_every_migration_is_itself_idempotent(fresh_cells: Cells) -> 
 
 
 def test_personal_data_tables_exist_only_in_region_cells(cells: Cells) -> None:
-    personal = {"contacts", "consents", "consent_events", "suppressions", "messages", "email_events"}
+    personal = {
+        "contacts",
+        "consents",
+        "consent_events",
+        "suppressions",
+        "messages",
+        "email_events",
+    }
     with cells.connection("control") as conn:
-        control_tables = {r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        control_tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     assert not personal & control_tables
-    assert {"orgs", "users", "api_keys", "templates", "template_versions", "campaigns",
-            "audit_log"} <= control_tables
+    assert {
+        "orgs",
+        "users",
+        "api_keys",
+        "templates",
+        "template_versions",
+        "campaigns",
+        "audit_log",
+    } <= control_tables
     for region in cells.regions:
         with cells.connection(region) as conn:
-            tables = {r[0] for r in conn.execute(
-                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
-                "AND relnamespace = 'public'::regnamespace")}
+            tables = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
+                    "AND relnamespace = 'public'::regnamespace"
+                )
+            }
         assert personal | {"audit_log", "email_events_hourly"} <= tables
 
 
 def test_messages_are_list_partitioned_by_campaign_type(cells: Cells) -> None:
     with cells.connection("na") as conn:
-        parts = dict(conn.execute(
-            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'messages'::regclass"
-        ).fetchall())
+        parts = dict(
+            conn.execute(
+                "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'messages'::regclass"
+            ).fetchall()
+        )
     assert parts == {
         "messages_marketing": "FOR VALUES IN ('marketing')",
         "messages_triggered": "FOR VALUES IN ('triggered')",
@@ -82,14 +108,18 @@ def test_the_audit_log_is_append_only_and_hash_chained(cells: Cells) -> None:
     with cells.connection("eu") as conn:
         for action in ("login", "export", "erase"):
             conn.execute(
-                "INSERT INTO audit_log (actor, action, subject) VALUES ('tester', %s, 'x')", (action,)
+                "INSERT INTO audit_log (actor, action, subject) VALUES ('tester', %s, 'x')",
+                (action,),
             )
         rows = conn.execute(
             "SELECT prev_hash, row_hash FROM audit_log ORDER BY audit_id DESC LIMIT 3"
         ).fetchall()[::-1]
         assert rows[1][0] == rows[0][1] and rows[2][0] == rows[1][1]
         assert len({r[1] for r in rows}) == 3
-    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log",
-                      "TRUNCATE audit_log"):
+    for statement in (
+        "UPDATE audit_log SET actor = 'mallory'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
         with cells.connection("eu") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(statement)
