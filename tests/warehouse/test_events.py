@@ -136,7 +136,8 @@ def test_the_hourly_rollup_refreshes_incrementally_including_late_events(cells: 
         assert conn.execute("SELECT refresh_email_events_hourly()").fetchone()[0] == 1
         totals = dict(
             conn.execute(
-                "SELECT type, sum(events) FROM email_events_hourly WHERE campaign_id = %s GROUP BY 1",
+                "SELECT type, sum(events) FROM email_events_hourly "
+                "WHERE campaign_id = %s GROUP BY 1",
                 (campaign,),
             ).fetchall()
         )
