@@ -1,0 +1,96 @@
+"""Exact latent quantities, for evaluating models against the truth (never for the product).
+
+These evaluate the same functions ``simulate_send`` draws from (``engagement`` and
+``activity``), so Monte Carlo over ``simulate_send`` converges to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from .activity import Profile, delay_cdf
+from .engagement import (
+    MAX_OPEN_PROBABILITY,
+    OPEN_TYPE_MULTIPLIER,
+    expected_click_to_open,
+    fatigue_after,
+    open_probability,
+)
+from .state import RecipientState
+
+# Mean SMTP latency of simulate_send (0.5-5 s): the open clock starts at delivery.
+MEAN_DELIVERY_LATENCY_HOURS = 2.75 / 3600.0
+
+
+def _profile(recipient: Any, state: RecipientState | None) -> Profile:
+    if state is not None:
+        return state.profile
+    return Profile(recipient.time_zone, recipient.activity_peaks, recipient.weekend_factor)
+
+
+def true_open_probability_24h(recipient: Any, state: RecipientState | None,
+                              send_time_utc: datetime, campaign_type: str = "marketing",
+                              topic: str | None = None,
+                              profile: Profile | None = None) -> float:
+    """P(a human opens within 24 h of ``send_time_utc`` | the message is delivered promptly).
+
+    ``state`` None means a fresh recipient (no fatigue, no inactivity); otherwise the
+    state is read, not changed, as if this send were the next one. Returns 0 for an
+    address that cannot receive at that time or a person who opted out.
+    """
+    if recipient.status_at(send_time_utc) != "valid":
+        return 0.0
+    if state is not None and state.suppressed_before(send_time_utc):
+        return 0.0
+    profile = profile or _profile(recipient, state)
+    t_h = send_time_utc.timestamp() / 3600.0
+    view = None
+    if state is not None:
+        fatigue = state.fatigue
+        if campaign_type != "transactional":
+            fatigue = fatigue_after(state, t_h)[0]
+        view = SimpleNamespace(fatigue=fatigue, sends_since_open=state.sends_since_open)
+    x_sent, _ = profile.local_hours(send_time_utc)
+    x_del = x_sent + MEAN_DELIVERY_LATENCY_HOURS
+    p = open_probability(recipient, view, profile, x_del, t_h + MEAN_DELIVERY_LATENCY_HOURS,
+                         campaign_type, topic)
+    reach = profile.cumulative(x_sent + 24.0) - profile.cumulative(x_del)
+    return p * delay_cdf(reach)
+
+
+def true_click_to_open(recipient: Any, variant: str | None,
+                       campaign_type: str = "marketing") -> float:
+    """P(click | human open) on a weekday, averaged over the device the person opens on."""
+    return expected_click_to_open(recipient, campaign_type, variant)
+
+
+def true_click_rate(recipient: Any, variant: str | None,
+                    campaign_type: str = "marketing") -> float:
+    """P(human click | delivered) under reference conditions.
+
+    Reference: a Tuesday delivery at average activity (salience 1), a settled subscriber
+    (no new-subscriber boost), no fatigue or inactivity, no topic. Comparable across
+    variants and recipients; the argmax over variants is the oracle variant.
+    """
+    p_open = min(recipient.engagement * OPEN_TYPE_MULTIPLIER[campaign_type],
+                 MAX_OPEN_PROBABILITY)
+    return p_open * true_click_to_open(recipient, variant, campaign_type)
+
+
+def oracle_send_hour_utc(recipient: Any, day: date, campaign_type: str = "marketing") -> int:
+    """The UTC hour of ``day`` whose send maximises the 24-hour human open probability."""
+    profile = _profile(recipient, None)
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    scores = [true_open_probability_24h(recipient, None, start + timedelta(hours=h),
+                                        campaign_type, profile=profile) for h in range(24)]
+    return max(range(24), key=scores.__getitem__)
+
+
+def oracle_open_probability_24h(recipient: Any, day: date,
+                                campaign_type: str = "marketing") -> float:
+    """The 24-hour open probability reached by sending at ``oracle_send_hour_utc``."""
+    hour = oracle_send_hour_utc(recipient, day, campaign_type)
+    at = datetime.combine(day, time(hour), tzinfo=UTC)
+    return true_open_probability_24h(recipient, None, at, campaign_type)
