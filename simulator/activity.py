@@ -24,21 +24,25 @@ import math
 from bisect import bisect_right
 from datetime import datetime
 from functools import lru_cache
+from itertools import accumulate
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 HOURS_PER_WEEK = 168.0
 # 1970-01-05 was a Monday: local "week hours" count from there so that day 0 is Monday.
 _MONDAY_EPOCH_HOURS = 96.0
 _FLOOR_SHARE = 0.03  # share of daily activity spread flat, so activity is never zero
 
-# Base attention delay in activity-hours: an "inbox now" exponential, a same-day/next-day
-# lognormal and a long tail (mail found days or weeks later). Tuned so the calendar-time
+# Base attention delay in activity-hours: an "inbox now" exponential, a same-day lognormal,
+# a "days later" lognormal and a long tail (mail found weeks later, ~4% after 30 days). Tuned so the calendar-time
 # shares of opens by 1 h / 6 h / 24 h / 7 d / 30 d land in calibration.OPENS_BY_* under the
 # world's campaign schedule (see tests/simulator/test_sim_timing.py).
 DELAY_MIX: tuple[tuple[float, str, float, float], ...] = (
-    (0.20, "exp", 0.45, 0.0),
-    (0.72, "lognormal", 5.2, 1.25),
-    (0.08, "lognormal", 150.0, 1.4),
+    (0.22, "exp", 0.5, 0.0),
+    (0.52, "lognormal", 4.0, 1.3),
+    (0.215, "lognormal", 40.0, 0.9),
+    (0.045, "lognormal", 1300.0, 1.0),
 )
 
 # Salience: multiplier on the eventual open probability from the mean activity S over the
@@ -55,20 +59,35 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+_MIDPOINTS = np.arange(24) + 0.5
+
+
+def day_curves(all_peaks: list[tuple[tuple[float, float, float], ...]]) -> list[list[float]]:
+    """``day_curve`` for many recipients at once (zero-weight padding is harmless)."""
+    k = max((len(p) for p in all_peaks), default=1)
+    arr = np.zeros((len(all_peaks), k, 3))
+    arr[:, :, 1] = 1.0
+    for i, p in enumerate(all_peaks):
+        arr[i, : len(p)] = p
+    centre, width, weight = arr[:, :, 0:1], arr[:, :, 1:2], arr[:, :, 2:3]
+    d = (_MIDPOINTS - centre) % 24.0
+    d = np.minimum(d, 24.0 - d)
+    curve = (weight / width * np.exp(-0.5 * (d / width) ** 2)).sum(axis=1)
+    curve /= weight.sum(axis=1) * 2.5066282746310002
+    floor = _FLOOR_SHARE * curve.sum(axis=1, keepdims=True) / 24.0 / (1.0 - _FLOOR_SHARE)
+    return (curve + floor).tolist()
+
+
 def day_curve(peaks: tuple[tuple[float, float, float], ...]) -> list[float]:
     """Relative activity for each local hour 0..23 from (hour, width, weight) peaks."""
-    total_weight = sum(w for _, _, w in peaks)
-    curve = []
-    for h in range(24):
-        mid = h + 0.5
-        value = 0.0
-        for centre, width, weight in peaks:
-            d = (mid - centre) % 24.0
-            d = min(d, 24.0 - d)  # circular distance: a 23h peak also lifts 0h
-            value += weight * math.exp(-0.5 * (d / width) ** 2) / (width * 2.5066282746310002)
-        curve.append(value / total_weight)
-    floor = _FLOOR_SHARE * sum(curve) / 24.0 / (1.0 - _FLOOR_SHARE)
-    return [v + floor for v in curve]
+    arr = np.asarray(peaks, dtype=np.float64)
+    centre, width, weight = arr[:, 0:1], arr[:, 1:2], arr[:, 2:3]
+    d = (_MIDPOINTS - centre) % 24.0
+    d = np.minimum(d, 24.0 - d)  # circular distance: a 23h peak also lifts 0h
+    curve = (weight / width * np.exp(-0.5 * (d / width) ** 2)).sum(axis=0)
+    curve /= weight.sum() * 2.5066282746310002
+    floor = _FLOOR_SHARE * curve.sum() / 24.0 / (1.0 - _FLOOR_SHARE)
+    return (curve + floor).tolist()
 
 
 class Profile:
@@ -77,22 +96,17 @@ class Profile:
     __slots__ = ("tz", "rate", "cum", "factor", "day_cum", "weekday_mean")
 
     def __init__(self, time_zone: str, peaks: tuple[tuple[float, float, float], ...],
-                 weekend_factor: float) -> None:
+                 weekend_factor: float, curve: list[float] | None = None) -> None:
         self.tz = zone(time_zone)
-        curve = day_curve(peaks)
+        curve = day_curve(peaks) if curve is None else curve
         day_total = sum(curve)
         scale = HOURS_PER_WEEK / (day_total * (5.0 + 2.0 * weekend_factor))
         self.rate = [v * scale for v in curve]
-        cum = [0.0]
-        for v in self.rate:
-            cum.append(cum[-1] + v)
-        self.cum = cum
+        self.cum = list(accumulate(self.rate, initial=0.0))
         self.factor = (1.0, 1.0, 1.0, 1.0, 1.0, weekend_factor, weekend_factor)
-        day_cum = [0.0]
-        for f in self.factor:
-            day_cum.append(day_cum[-1] + f * cum[24])
-        self.day_cum = day_cum
-        self.weekday_mean = cum[24] / 24.0
+        day = self.cum[24]
+        self.day_cum = list(accumulate((f * day for f in self.factor), initial=0.0))
+        self.weekday_mean = day / 24.0
 
     def local_hours(self, when: datetime) -> tuple[float, float]:
         """(local week-hours of ``when``, UTC offset in hours) for a tz-aware datetime."""
@@ -124,9 +138,13 @@ class Profile:
         d = min(int(r // 24.0), 6)
         return self.factor[d] * self.rate[min(int(r - 24.0 * d), 23)]
 
-    def salience(self, x: float) -> float:
-        """Open-probability multiplier of a message delivered at local week-hour ``x``."""
-        s = (self.cumulative(x + SALIENCE_HOURS) - self.cumulative(x)) / SALIENCE_HOURS
+    def salience(self, x: float, g: float | None = None) -> float:
+        """Open-probability multiplier of a message delivered at local week-hour ``x``.
+
+        ``g`` may pass ``cumulative(x)`` when the caller already has it.
+        """
+        g = self.cumulative(x) if g is None else g
+        s = (self.cumulative(x + SALIENCE_HOURS) - g) / SALIENCE_HOURS
         return SALIENCE_FLOOR + (1.0 - SALIENCE_FLOOR) * (
             1.0 - math.exp(-SALIENCE_CURVATURE * s)
         ) / _SAL_NORM

@@ -37,7 +37,7 @@ _SECOND = 1.0 / 3600.0
 _AT = attrgetter("at")
 APPLE_MAIL_READ_SHARE = 0.85  # [A] MPP users' real opens that happen in Apple Mail (unseen)
 MPP_FETCH_SOON, MPP_FETCH_LATER = 0.82, 0.13  # [A] rest: never fetched (battery, no Wi-Fi)
-SCAN_SAMPLE = 0.03  # [A] gateways scan a sample of messages (§3, suped.com [W])
+SCAN_SAMPLE = 0.02  # [A] gateways scan a sample of messages (§3, suped.com [W])
 SCANNER_OPEN = 0.5  # [A] share of scans that also fetch the tracking pixel
 REOPEN = 0.25  # [A] tracked clients that record a second open
 SECOND_CLICK = 0.2  # [A]
@@ -121,22 +121,28 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
             _feedback(events, recipient, state, "complained", x + to_utc, "inbox")
         return sorted(events, key=_AT)
 
-    p_open = open_probability(recipient, state, profile, x_del, deliver_h, campaign_type, topic)
+    p_open = open_probability(recipient, state, profile, x_del, deliver_h, campaign_type, topic,
+                              g_del)
     opened = u[8] < p_open
-    x_inbox = profile.inverse(g_del + delay_sample(u[9], u[10], u[11]))
-    inbox_h = x_inbox + to_utc  # when the person gets to the message (opened or not)
-    if opened:
-        _human_open(events, recipient, state, inbox_h, local_weekday(x_inbox) >= 5,
-                    campaign_type, variant, topic, n_links, u, rng)
-    elif counts:
+    complained = u[14] < complaint_probability(recipient, state, campaign_type)
+    unsubscribed = not complained and counts and u[15] < unsubscribe_probability(
+        recipient, state, opened)
+    if opened or complained or unsubscribed:
+        # When the person gets to the message: the open, or the inbox view where a
+        # complaint or one-click unsubscribe happens without opening.
+        x_inbox = profile.inverse(g_del + delay_sample(u[9], u[10], u[11]))
+        inbox_h = x_inbox + to_utc
+        if opened:
+            _human_open(events, recipient, state, inbox_h, local_weekday(x_inbox) >= 5,
+                        campaign_type, variant, topic, n_links, u, rng)
+        if complained:
+            _feedback(events, recipient, state, "complained", inbox_h + 30 * _SECOND,
+                      "opened" if opened else "inbox")
+        elif unsubscribed:
+            _feedback(events, recipient, state, "unsubscribed", inbox_h + 60 * _SECOND,
+                      "link" if opened else "list_unsubscribe_post")
+    if not opened and counts:
         state.sends_since_open += 1
-
-    if u[14] < complaint_probability(recipient, state, campaign_type):
-        _feedback(events, recipient, state, "complained", inbox_h + 30 * _SECOND,
-                  "opened" if opened else "inbox")
-    elif counts and u[15] < unsubscribe_probability(recipient, state, opened):
-        _feedback(events, recipient, state, "unsubscribed", inbox_h + 60 * _SECOND,
-                  "link" if opened else "list_unsubscribe_post")
     events.sort(key=_AT)
     return events
 

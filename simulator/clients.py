@@ -9,8 +9,6 @@ avoid those machine ranges, so the signal is statistical rather than a label.
 
 from __future__ import annotations
 
-from . import _random
-
 MPP_UA = "Mozilla/5.0"
 GOOGLE_PROXY_UA = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
@@ -57,12 +55,11 @@ def _octets(k: int, n: int) -> list[int]:
     return [((k >> (8 * i)) & 0xFF) % 254 + 1 for i in range(n)]
 
 
-def person_ip(region: str, salt: int, kind: int) -> str:
-    """A stable residential (kind 0) or mobile-carrier (kind 1) IP for one person."""
-    k = _random.key(salt, kind)
+def person_ip(region: str, bits: int) -> str:
+    """A residential or mobile-carrier IP in ``region`` from 64 random bits."""
     firsts = _HOME_OCTETS[region]
-    a, b, c = _octets(k >> 8, 3)
-    return f"{firsts[k % len(firsts)]}.{a}.{b}.{c}"
+    a, b, c = _octets(bits >> 8, 3)
+    return f"{firsts[bits % len(firsts)]}.{a}.{b}.{c}"
 
 
 def mpp_ip(u: float) -> str:
@@ -86,10 +83,9 @@ def scanner_ip(u: float) -> str:
     return f"{a}.{b}.{c}.{d}"
 
 
-def client_pair(region: str, provider: str, corporate: bool, apple_share: float,
-                salt: int) -> tuple[int, int]:
+def client_pair(corporate: bool, apple_share: float, u1: float,
+                u2: float) -> tuple[int, int]:
     """(mobile client, desktop client) indexes into ``CLIENTS`` for one person."""
-    u1, u2 = _random.unit(salt, 11), _random.unit(salt, 12)
     mobile = 0 if u1 < min(0.3 + apple_share * 1.6, 0.75) else 1
     if corporate:
         desktop = 3 if u2 < 0.7 else 2

@@ -55,13 +55,16 @@ def _excess(fatigue: float) -> float:
 
 
 def open_probability(recipient: Any, state: Any, profile: Profile, x_delivery: float,
-                     delivered_h: float, campaign_type: str, topic: str | None) -> float:
+                     delivered_h: float, campaign_type: str, topic: str | None,
+                     g_delivery: float | None = None) -> float:
     """P(a human eventually opens) for a message delivered at local week-hour ``x_delivery``.
 
-    ``state`` (or None for a fresh recipient) must already include this send's fatigue.
+    ``state`` (or None for a fresh recipient) must already include this send's fatigue;
+    ``g_delivery`` may pass ``profile.cumulative(x_delivery)``.
     """
     p = recipient.engagement * OPEN_TYPE_MULTIPLIER[campaign_type]
-    p *= DOW_OPEN_MULTIPLIER[local_weekday(x_delivery)] * profile.salience(x_delivery)
+    p *= DOW_OPEN_MULTIPLIER[local_weekday(x_delivery)] * profile.salience(x_delivery,
+                                                                           g_delivery)
     tenure_days = (delivered_h - recipient.signed_up_at.timestamp() / 3600.0) / 24.0
     if tenure_days >= 0.0:
         p *= 1.0 + NEW_SUBSCRIBER_BOOST * math.exp(-tenure_days / NEW_SUBSCRIBER_DAYS)

@@ -91,6 +91,7 @@ def simulate_history(
     with cells.connection("control") as conn:
         catalog = ensure_catalog(conn, org_id, options.org_slug, plans)
     audiences = [np.sort(world.audience(plan)) for plan in plans]
+    sender = _Sender(world, end, org_id, options.org_slug, catalog.template_of, cipher)
 
     result = HistoryResult(org_id=org_id, start=start, end=end)
     writers = {region: EventWriter() for region in cells.regions}
@@ -108,17 +109,7 @@ def simulate_history(
         for recipient in world.recipients(lo, hi):
             region = cells.region_for_country(recipient.country)
             batch = batches[region]
-            _simulate_recipient(
-                recipient,
-                plans_of.get(recipient.index, []),
-                world,
-                end,
-                org_id,
-                region,
-                catalog.template_of,
-                cipher,
-                batch,
-            )
+            _simulate_recipient(recipient, plans_of.get(recipient.index, []), sender, region, batch)
             result.contacts_by_region[region] += 1
         for region, batch in batches.items():
             result.messages += len(batch.messages)
@@ -144,18 +135,27 @@ def _plans_by_recipient(
     return plans_of
 
 
+@dataclass(frozen=True)
+class _Sender:
+    """What stays fixed across the whole history: the world, the org, keys, templates."""
+
+    world: World
+    end: datetime
+    org_id: uuid.UUID
+    org_slug: str
+    template_of: dict[uuid.UUID, tuple[uuid.UUID, int]]
+    cipher: PiiCipher
+
+
 def _simulate_recipient(
     recipient: Recipient,
     plans: Iterable[CampaignPlan],
-    world: World,
-    end: datetime,
-    org_id: uuid.UUID,
+    sender: _Sender,
     region: str,
-    template_of: dict[uuid.UUID, tuple[uuid.UUID, int]],
-    cipher: PiiCipher,
     batch: CellBatch,
 ) -> None:
     """Every send to one recipient in time order, with its state carried across sends."""
+    world, end, org_id = sender.world, sender.end, sender.org_id
     rng = np.random.default_rng([world.seed, recipient.index, 0x4157])
     state = RecipientState.initial(recipient)
     sends = sorted(((plan.send_time_for(recipient), plan) for plan in plans), key=lambda s: s[0])
@@ -171,7 +171,7 @@ def _simulate_recipient(
             if e.at < end
         ]
         message_id = uuid.uuid5(plan.campaign_id, str(recipient.index))
-        template_id, template_version = template_of[plan.campaign_id]
+        template_id, template_version = sender.template_of[plan.campaign_id]
         route = _route(plan.campaign_type, region)
         batch.messages.append(
             MessageRow(
@@ -207,9 +207,21 @@ def _simulate_recipient(
                 route,
             )
         )
-    contact = contact_row(recipient, org_id, region, state, cipher, end)
+    contact = contact_row(recipient, org_id, region, state, sender.cipher, end)
     batch.contacts.append(contact)
     add_consent(batch, recipient, contact, state, end)
+
+
+def _sending_domain(org_slug: str, campaign_type: str) -> str:
+    """Marketing goes out from a news subdomain, everything else from the mail subdomain,
+    the usual split that keeps promotional reputation away from transactional mail."""
+    sub = "news" if campaign_type == "marketing" else "mail"
+    return f"{sub}.{org_slug}.example"
+
+
+def _attachments(plan: CampaignPlan) -> tuple[str, ...]:
+    """Order confirmations carry a PDF invoice; nothing else has attachments."""
+    return ("application/pdf",) if plan.trigger == "order_confirmation" else ()
 
 
 def _route(campaign_type: str, region: str) -> str:

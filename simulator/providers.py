@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ._random import unit
 
@@ -149,6 +150,7 @@ def mailbox_host(seed_key: int, provider: str, domain: str) -> str:
     return "microsoft365" if u < 0.60 else "google" if u < 0.88 else "other"
 
 
+@lru_cache(maxsize=4096)
 def mx_host(host: str, domain: str) -> str:
     """The MX host name a sender would connect to for ``domain``."""
     dashed = domain.replace(".", "-")

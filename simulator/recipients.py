@@ -38,11 +38,11 @@ HISTORY_BEFORE_START_DAYS = 730.0  # sign-ups spread over two years before the h
 # mornings 8-10 and afternoons 15-16 (GetResponse 2012), lunch, a mobile evening "second
 # wind" 19-21 and an early-morning mobile spike (Knotice [W], onlinemarketing-trends 2011).
 PEAK_TEMPLATES = (
-    (8.8, 1.0, 0.36, 0.24),
+    (9.5, 0.9, 0.33, 0.20),
     (12.6, 0.6, 0.10, 0.10),
-    (15.4, 1.1, 0.30, 0.16),
-    (20.4, 1.4, 0.16, 0.34),
-    (6.7, 0.8, 0.08, 0.16),
+    (15.5, 1.1, 0.29, 0.16),
+    (20.4, 1.4, 0.26, 0.49),
+    (6.8, 0.8, 0.02, 0.05),
 )
 _PEAK_CUM = {dev: cumulative(tuple((str(i), t[2 + j]) for i, t in enumerate(PEAK_TEMPLATES)))[1]
              for j, dev in enumerate(("desktop", "mobile"))}
@@ -164,14 +164,14 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
                            + 0.25 * z[35 + k]) for k, v in enumerate(VARIANTS)}
     topic = {t: math.exp(0.35 * z[38 + k] - 0.06125) for k, t in enumerate(TOPICS)}
 
-    status = "invalid" if u[_C_STATUS] < 0.006 else "full" if u[_C_STATUS] < 0.010 else "valid"
+    status = "invalid" if u[_C_STATUS] < 0.006 else "full" if u[_C_STATUS] < 0.009 else "valid"
     deleted_at = full_from = None
     base_h = max(signed_up_h, start_h)
     delete_h = base_h - math.log(u[_C_DELETE]) / (0.02 / 30.44) * 24.0  # ~2%/month (§4)
     if delete_h < end_h + 365 * 24.0:
         deleted_at = _dt(delete_h)
-        if u[_C_FULL] < 0.4:
-            full_from = _dt(max(base_h, delete_h - (10.0 + 50.0 * u[_C_FULL_LEN]) * 24.0))
+        if u[_C_FULL] < 0.15:  # [A] some abandoned mailboxes fill up before deletion
+            full_from = _dt(max(base_h, delete_h - (7.0 + 23.0 * u[_C_FULL_LEN]) * 24.0))
 
     return {
         "index": index, "contact_id": world.contact_id(index), "email": email,
@@ -181,7 +181,7 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
         "scanned_links": scanned, "engagement": min(engagement, 0.95),
         "activity_peaks": peaks, "weekend_factor": weekend,
         "variant_affinity": variant, "topic_affinity": topic, "address_status": status,
-        "complaint_propensity": 0.00012 * math.exp(1.1 * z[33]),
+        "complaint_propensity": 0.00011 * math.exp(1.1 * z[33]),
         "unsubscribe_propensity": 0.0030 * math.exp(0.8 * z[34]),
         "created_at_offset_days": offset_days, "region": country.region,
         "mailbox_host": host, "signed_up_at": _dt(signed_up_h),
@@ -192,7 +192,7 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
 def _peaks(device: str, u: list[float], z: list[float]) -> tuple[tuple[float, float, float], ...]:
     """1-3 personal peaks around the population templates, plus a broad waking-hours bump."""
     n = 1 if u[_C_NPEAKS] < 0.30 else 2 if u[_C_NPEAKS] < 0.75 else 3
-    shift = 0.7 * z[29]  # a personal chronotype: everything earlier or later
+    shift = 0.45 * z[29]  # a personal chronotype: everything earlier or later
     cum = _PEAK_CUM[device]
     peaks = []
     for k in range(n):
@@ -203,7 +203,7 @@ def _peaks(device: str, u: list[float], z: list[float]) -> tuple[tuple[float, fl
         peaks.append((centre, width * math.exp(0.25 * z[c + 2]), weight))
     total = sum(p[2] for p in peaks)
     base = total * (0.3 + 0.9 * u[_C_BASE_WEIGHT])
-    peaks.append(((14.5 + shift + 0.5 * z[43]) % 24.0, 4.8 * math.exp(0.15 * z[30]), base))
+    peaks.append(((16.0 + shift + 0.5 * z[43]) % 24.0, 5.0 * math.exp(0.15 * z[30]), base))
     return tuple(peaks)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from . import _random, clients
-from .activity import Profile
+from .activity import Profile, day_curves
 from .population import COUNTRY_BY_CODE
 
 _MASK = (1 << 64) - 1
+_UNIT = 1.0 / (1 << 53)
 
 
 @dataclass(slots=True, eq=False)
@@ -41,26 +43,35 @@ class RecipientState:
     hard_bounced_at: datetime | None = None
 
     @classmethod
-    def initial(cls, recipient: Any) -> RecipientState:
+    def initial_many(cls, recipients: Iterable[Any]) -> list[RecipientState]:
+        """``initial`` for many recipients, with the activity curves computed in one go."""
+        batch = list(recipients)
+        curves = day_curves([r.activity_peaks for r in batch])
+        return [cls.initial(r, curve) for r, curve in zip(batch, curves, strict=True)]
+
+    @classmethod
+    def initial(cls, recipient: Any, curve: list[float] | None = None) -> RecipientState:
         """The state at the start of the history.
 
         ``sends_since_open`` starts from a draw of the stationary distribution of a
         person who opens with probability ``engagement``, so the list does not begin
         unrealistically "fresh" and decay during the first weeks.
         """
-        salt = recipient.contact_id.int & _MASK
+        h1 = _random.mix64(recipient.contact_id.int & _MASK)
+        h2 = _random.mix64(h1)
+        u1, u2, u3 = ((h1 >> 11) + 0.5) * _UNIT, ((h2 >> 11) + 0.5) * _UNIT, (
+            (h1 & 0xFFFFF) + 0.5) / 0x100000
         country = COUNTRY_BY_CODE[recipient.country]
-        mobile, desktop = clients.client_pair(
-            recipient.region, recipient.provider, recipient.provider == "corporate",
-            country.apple_mail_share, salt)
+        mobile, desktop = clients.client_pair(recipient.provider == "corporate",
+                                              country.apple_mail_share, u1, u2)
         p = min(max(recipient.engagement, 0.01), 0.95)
-        idle = int(math.log(_random.unit(salt, 3)) / math.log(1.0 - p))
+        idle = int(math.log(u3) / math.log(1.0 - p))
         return cls(
             profile=Profile(recipient.time_zone, recipient.activity_peaks,
-                            recipient.weekend_factor),
+                            recipient.weekend_factor, curve),
             mobile_client=mobile, desktop_client=desktop,
-            home_ip=clients.person_ip(recipient.region, salt, 0),
-            mobile_ip=clients.person_ip(recipient.region, salt, 1),
+            home_ip=clients.person_ip(recipient.region, _random.mix64(h2)),
+            mobile_ip=clients.person_ip(recipient.region, _random.mix64(h2 ^ 0x5A5A)),
             sends_since_open=min(idle, 30))
 
     def receiving(self, at: datetime | None = None) -> bool:

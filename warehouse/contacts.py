@@ -60,6 +60,8 @@ class MessageRow(NamedTuple):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+    sending_domain: str | None = None
+    attachment_types: tuple[str, ...] = ()
 
 
 def insert_contacts(conn: psycopg.Connection, rows: Sequence[ContactRow]) -> int:
@@ -69,7 +71,9 @@ def insert_contacts(conn: psycopg.Connection, rows: Sequence[ContactRow]) -> int
 
 def insert_messages(conn: psycopg.Connection, rows: Sequence[MessageRow]) -> int:
     """Bulk-insert messages; existing message ids are left alone."""
-    return copy_rows(conn, "messages", MessageRow._fields, rows)
+    # COPY writes a list as a PostgreSQL array; the row keeps an immutable tuple.
+    as_arrays = [row._replace(attachment_types=list(row.attachment_types)) for row in rows]
+    return copy_rows(conn, "messages", MessageRow._fields, as_arrays)
 
 
 def find_contact_id(

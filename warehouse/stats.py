@@ -23,10 +23,10 @@ class CellSummary:
 def summarize_cell(conn: psycopg.Connection) -> CellSummary:
     """Counts of contacts, messages by status, events by type and event partitions."""
     contacts = conn.execute("SELECT count(*) FROM contacts").fetchone()
-    by_status = dict(
+    by_status: dict[str, int] = dict(
         conn.execute("SELECT status, count(*) FROM messages GROUP BY 1 ORDER BY 1").fetchall()
     )
-    by_type = dict(
+    by_type: dict[str, int] = dict(
         conn.execute(
             "SELECT type, count(*) FROM email_events GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
