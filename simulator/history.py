@@ -205,6 +205,7 @@ def _simulate_recipient(
                 plan,
                 region,
                 route,
+                recipient.email,
             )
         )
     contact = contact_row(recipient, org_id, region, state, sender.cipher, end)

@@ -228,8 +228,14 @@ def message_events(
     plan: CampaignPlan,
     region: str,
     route: str,
+    email: str,
 ) -> list[EmailEvent]:
-    """``email_events`` rows for one message, with deterministic ids."""
+    """``email_events`` rows for one message, with deterministic ids.
+
+    Only what a sender observes is stored: ``is_bot`` stays False (the simulator's ground
+    truth is for evaluation; telling machine opens apart is the warehouse's job), and the
+    recipient's address is masked in provider replies so no plaintext PII lands in events.
+    """
     seen: dict[str, int] = {}
     rows = []
     for event in outcome:
@@ -249,8 +255,15 @@ def message_events(
                 smtp_code=event.smtp_code,
                 enhanced_code=event.enhanced_code,
                 route=route,
-                is_bot=event.is_bot,
-                details=event.details,
+                is_bot=False,
+                details=_masked(event.details, email),
             )
         )
     return rows
+
+
+def _masked(details: dict[str, Any], email: str) -> dict[str, Any]:
+    reply = details.get("reply")
+    if isinstance(reply, str) and email in reply:
+        return {**details, "reply": reply.replace(email, "<recipient>")}
+    return details

@@ -117,3 +117,18 @@ def test_every_message_ends_in_one_terminal_state_with_its_events(
     assert set(statuses) <= {"delivered", "bounced"}
     assert statuses["delivered"] > 10 * statuses.get("bounced", 0)
     assert without_sent == (0,)
+
+
+def test_events_hold_no_plaintext_address_and_no_ground_truth(
+    history: HistoryResult, cells: Cells
+) -> None:
+    world = World(OPTIONS.seed, OPTIONS.contacts, history.start, OPTIONS.days)
+    addresses = {r.email for r in world.recipients()}
+    for region in cells.regions:
+        with cells.connection(region) as conn:
+            replies = [r[0] for r in conn.execute(
+                "SELECT details->>'reply' FROM email_events WHERE details ? 'reply'")]
+            flagged = conn.execute("SELECT count(*) FROM email_events WHERE is_bot").fetchone()
+        assert replies
+        assert not any(a in reply for reply in replies for a in addresses)
+        assert flagged == (0,)
