@@ -61,11 +61,6 @@ def uniform_block(seed_key: int, indices: np.ndarray, n_columns: int) -> np.ndar
     return ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
 
 
-def normals_from(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
-    """Standard normal draws from two independent uniform arrays (Box-Muller)."""
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
 def unit_at(seed_key: int, index: int, column: int) -> float:
     """Scalar twin of ``uniform_block(seed_key, [index], column + 1)[0, column]``."""
     row_key = mix64((index ^ seed_key) & _MASK)

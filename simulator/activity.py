@@ -6,10 +6,11 @@ Model (shared by ``behaviour`` and ``ground_truth`` so both agree exactly):
   (the recipient's ``activity_peaks``) plus a small floor, scaled by ``weekend_factor`` on
   Saturday and Sunday, and normalised to a mean of 1 per hour over a week.
 * An eventual opener needs ``E`` "activity-hours" of attention after delivery, drawn from
-  a fixed base distribution (``delay_cdf``). The open happens when the cumulative activity
-  since delivery reaches ``E``: ``T = G^-1(G(t0) + E)``. With flat activity the calendar
-  delay is ``E``; nights stretch it and peaks compress it, so both the time-to-open curve
-  and the hour-of-day mass of opens hold together.
+  a base distribution (``delay_cdf``: a quick read, likelier when the person is active at
+  delivery, or a same-day / days-later / weeks-later delay). The open happens when the
+  cumulative activity since delivery reaches ``E``: ``T = G^-1(G(t0) + E)``. With flat
+  activity the calendar delay is ``E``; nights stretch it and peaks compress it, so both
+  the time-to-open curve and the hour-of-day mass of opens hold together.
 * Whether the message is ever opened depends on its salience: the mean activity in the
   first hours after delivery (mail that lands while the person sleeps is buried by
   morning). That is what makes the send hour matter and gives send-time models a target.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
@@ -32,17 +33,24 @@ import numpy as np
 HOURS_PER_WEEK = 168.0
 # 1970-01-05 was a Monday: local "week hours" count from there so that day 0 is Monday.
 _MONDAY_EPOCH_HOURS = 96.0
+_SQRT2 = 1.4142135623730951
 _FLOOR_SHARE = 0.03  # share of daily activity spread flat, so activity is never zero
 
-# Base attention delay in activity-hours: an "inbox now" exponential, a same-day lognormal,
-# a "days later" lognormal and a long tail (mail found weeks later, ~4% after 30 days). Tuned so the calendar-time
-# shares of opens by 1 h / 6 h / 24 h / 7 d / 30 d land in calibration.OPENS_BY_* under the
-# world's campaign schedule (see tests/simulator/test_sim_timing.py).
-DELAY_MIX: tuple[tuple[float, str, float, float], ...] = (
-    (0.22, "exp", 0.5, 0.0),
-    (0.52, "lognormal", 4.0, 1.3),
-    (0.215, "lognormal", 40.0, 0.9),
-    (0.045, "lognormal", 1300.0, 1.0),
+# Attention delay, in activity-hours after delivery. With probability ``immediate_share``
+# (higher when the person is active at delivery) the message is read "now" (exponential,
+# mean IMMEDIATE_MEAN); otherwise the delay follows LATER_MIX: a same-day lognormal, a
+# "days later" lognormal and a long tail (~4% of opens after 30 days). Keeping the quick
+# reads tied to activity at delivery, and the rest well inside a day's activity mass
+# (a weekday holds ~24 activity-hours), makes opens land across a person's peaks rather
+# than at the onset of each active period. Tuned so the calendar-time shares of opens by
+# 1 h / 6 h / 24 h / 7 d / 30 d fall in calibration.OPENS_BY_* under the world's schedule.
+IMMEDIATE_MAX = 0.37
+IMMEDIATE_MEAN = 0.9
+IMMEDIATE_SCALE = 0.33  # activity per hour at which the immediate share is 63% of the max
+LATER_MIX: tuple[tuple[float, float, float], ...] = (
+    (0.74, 6.3, 1.35),
+    (0.21, 50.0, 1.0),
+    (0.05, 1450.0, 0.7),
 )
 
 # Salience: multiplier on the eventual open probability from the mean activity S over the
@@ -53,9 +61,9 @@ SALIENCE_CURVATURE = 1.0
 _SAL_NORM = 1.0 - math.exp(-SALIENCE_CURVATURE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def zone(name: str) -> ZoneInfo:
-    """Cached ZoneInfo (ZoneInfo caches too, but the lru_cache avoids the key lookup cost)."""
+    """A cached ZoneInfo: building one per send would dominate the cost of a send."""
     return ZoneInfo(name)
 
 
@@ -93,7 +101,7 @@ def day_curve(peaks: tuple[tuple[float, float, float], ...]) -> list[float]:
 class Profile:
     """Precomputed cumulative activity of one recipient (about 0.5 kB)."""
 
-    __slots__ = ("tz", "rate", "cum", "factor", "day_cum", "weekday_mean")
+    __slots__ = ("tz", "rate", "cum", "factor", "day_cum")
 
     def __init__(self, time_zone: str, peaks: tuple[tuple[float, float, float], ...],
                  weekend_factor: float, curve: list[float] | None = None) -> None:
@@ -106,11 +114,11 @@ class Profile:
         self.factor = (1.0, 1.0, 1.0, 1.0, 1.0, weekend_factor, weekend_factor)
         day = self.cum[24]
         self.day_cum = list(accumulate((f * day for f in self.factor), initial=0.0))
-        self.weekday_mean = day / 24.0
 
     def local_hours(self, when: datetime) -> tuple[float, float]:
         """(local week-hours of ``when``, UTC offset in hours) for a tz-aware datetime."""
-        offset = self.tz.utcoffset(when).total_seconds() / 3600.0
+        delta = self.tz.utcoffset(when)  # never None for a ZoneInfo
+        offset = delta.total_seconds() / 3600.0 if delta is not None else 0.0
         return when.timestamp() / 3600.0 + offset - _MONDAY_EPOCH_HOURS, offset
 
     def cumulative(self, x: float) -> float:
@@ -131,12 +139,6 @@ class Profile:
         rem = (r - self.day_cum[d]) / self.factor[d]
         h = min(bisect_right(self.cum, rem) - 1, 23)
         return weeks * HOURS_PER_WEEK + 24.0 * d + h + (rem - self.cum[h]) / self.rate[h]
-
-    def rate_at(self, x: float) -> float:
-        """Activity rate at local week-hour ``x``."""
-        r = x % HOURS_PER_WEEK
-        d = min(int(r // 24.0), 6)
-        return self.factor[d] * self.rate[min(int(r - 24.0 * d), 23)]
 
     def salience(self, x: float, g: float | None = None) -> float:
         """Open-probability multiplier of a message delivered at local week-hour ``x``.
@@ -160,28 +162,31 @@ def local_hour(x: float) -> int:
     return int(x % 24.0) % 24
 
 
-def delay_cdf(e: float) -> float:
-    """P(E <= e) for the base attention delay, ``e`` in activity-hours."""
+def immediate_share(activity_next_hour: float) -> float:
+    """P(read right away) given the activity accumulated over the hour after delivery."""
+    return IMMEDIATE_MAX * (1.0 - math.exp(-activity_next_hour / IMMEDIATE_SCALE))
+
+
+def delay_cdf(e: float, immediate: float) -> float:
+    """P(E <= e), ``e`` in activity-hours, for a given immediate share."""
     if e <= 0.0:
         return 0.0
-    total = 0.0
-    for weight, kind, a, b in DELAY_MIX:
-        if kind == "exp":
-            total += weight * (1.0 - math.exp(-e / a))
-        else:
-            total += weight * 0.5 * (1.0 + math.erf(math.log(e / a) / (b * 1.4142135623730951)))
-    return total
+    later = 0.0
+    for weight, median, sigma in LATER_MIX:
+        later += weight * 0.5 * (1.0 + math.erf(math.log(e / median) / (sigma * _SQRT2)))
+    return immediate * (1.0 - math.exp(-e / IMMEDIATE_MEAN)) + (1.0 - immediate) * later
 
 
-def delay_sample(u_component: float, u1: float, u2: float) -> float:
+def delay_sample(immediate: float, u_component: float, u1: float, u2: float) -> float:
     """Draw E from three uniforms (component choice and two for the draw itself)."""
-    acc = 0.0
-    last = len(DELAY_MIX) - 1
-    for i, (weight, kind, a, b) in enumerate(DELAY_MIX):
-        acc += weight
-        if u_component < acc or i == last:
-            if kind == "exp":
-                return -a * math.log(u1)
-            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
-            return a * math.exp(b * z)
-    raise AssertionError("unreachable")  # pragma: no cover
+    if u_component < immediate:
+        return -IMMEDIATE_MEAN * math.log(u1)
+    acc, chosen = immediate, LATER_MIX[-1]
+    for component in LATER_MIX:
+        acc += (1.0 - immediate) * component[0]
+        if u_component < acc:
+            chosen = component
+            break
+    _, median, sigma = chosen
+    z = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+    return median * math.exp(sigma * z)

@@ -13,12 +13,13 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import clients
-from .activity import Profile, delay_sample, local_weekday
+from .activity import Profile, delay_sample, immediate_share, local_weekday
+from .calibration import SCANNER_CLICK_WINDOW_SECONDS
 from .engagement import (
     MOBILE_OPEN_SHARE,
     click_to_open,
@@ -29,6 +30,9 @@ from .engagement import (
 )
 from .providers import DEFERRAL_RATE, TRANSIENT_SOFT_BOUNCE_RATE, mx_host, pick
 from .state import RecipientState
+
+if TYPE_CHECKING:
+    from .world import Recipient
 
 __all__ = ["RecipientState", "SimEvent", "simulate_send"]
 
@@ -41,6 +45,7 @@ SCAN_SAMPLE = 0.02  # [A] gateways scan a sample of messages (§3, suped.com [W]
 SCANNER_OPEN = 0.5  # [A] share of scans that also fetch the tracking pixel
 REOPEN = 0.25  # [A] tracked clients that record a second open
 SECOND_CLICK = 0.2  # [A]
+SENDER_IP = "198.51.100.25"  # RFC 5737 documentation address, quoted in provider replies
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +64,16 @@ def _at(hours: float) -> datetime:
     return datetime.fromtimestamp(hours * 3600.0, UTC)
 
 
-def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetime,
+def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: datetime,
                   campaign_type: str, variant: str | None, rng: np.random.Generator,
-                  n_links: int = 3, topic: str | None = None) -> list[SimEvent]:
+                  n_links: int = 3, topic: str | None = None,
+                  sender_ip: str = SENDER_IP) -> list[SimEvent]:
     """Simulate one message to ``recipient`` handed to its MX at ``sent_at`` (aware UTC).
 
     Updates ``state`` (pass the same state for every send to this recipient; ``None``
-    uses a throw-away fresh state). Returns events sorted by time, starting with "sent".
+    uses a throw-away fresh state). ``topic`` (a marketing plan's topic) scales opens and
+    clicks by the recipient's topic affinity; ``sender_ip`` appears in provider replies.
+    Returns events sorted by time, starting with "sent".
     """
     if state is None:
         state = RecipientState.initial(recipient)
@@ -84,7 +92,7 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
         reply = pick(host, kind, u[3])
         hard = status == "invalid"
         events.append(SimEvent("bounced", _at(t_h + lat_h), reply.code, reply.enhanced, False, {
-            "reply": reply.render(email, domain, "", token, token % 9000),
+            "reply": reply.render(email, domain, sender_ip, token, token % 9000),
             "bounce_type": "hard" if hard else "soft"}))
         if hard and state.hard_bounced_at is None:
             state.hard_bounced_at = events[-1].at
@@ -94,11 +102,11 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
     if u[4] < DEFERRAL_RATE[host]:
         reply = pick(host, "defer", u[5])
         events.append(SimEvent("deferred", _at(deliver_h), reply.code, reply.enhanced, False,
-                               {"reply": reply.render(email, domain, "", token)}))
+                               {"reply": reply.render(email, domain, sender_ip, token)}))
         deliver_h += (5.0 - 25.0 * math.log(u[6])) / 60.0  # retried after 5+ minutes
     accept = pick(host, "accept", 0.0)
     events.append(SimEvent("delivered", _at(deliver_h), accept.code, accept.enhanced, False,
-                           {"reply": accept.render(email, domain, "", token, int(t_h))}))
+                           {"reply": accept.render(email, domain, sender_ip, token, int(t_h))}))
     state.delivered += 1
     counts = campaign_type != "transactional"
     if counts:
@@ -117,7 +125,7 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
     if state.suppressed_before(sent_at):
         # Mail after an unsubscribe or complaint is not read, and annoys (§4 guidance).
         if u[14] < 0.03:
-            x = profile.inverse(g_del + delay_sample(u[9], u[10], u[11]))
+            x = profile.inverse(g_del + delay_sample(0.0, u[9], u[10], u[11]))
             _feedback(events, recipient, state, "complained", x + to_utc, "inbox")
         return sorted(events, key=_AT)
 
@@ -130,7 +138,8 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
     if opened or complained or unsubscribed:
         # When the person gets to the message: the open, or the inbox view where a
         # complaint or one-click unsubscribe happens without opening.
-        x_inbox = profile.inverse(g_del + delay_sample(u[9], u[10], u[11]))
+        quick = immediate_share(profile.cumulative(x_del + 1.0) - g_del)
+        x_inbox = profile.inverse(g_del + delay_sample(quick, u[9], u[10], u[11]))
         inbox_h = x_inbox + to_utc
         if opened:
             _human_open(events, recipient, state, inbox_h, local_weekday(x_inbox) >= 5,
@@ -147,7 +156,7 @@ def simulate_send(recipient: Any, state: RecipientState | None, sent_at: datetim
     return events
 
 
-def _human_open(events: list[SimEvent], recipient: Any, state: RecipientState, open_h: float,
+def _human_open(events: list[SimEvent], recipient: Recipient, state: RecipientState, open_h: float,
                 weekend: bool, campaign_type: str, variant: str | None, topic: str | None,
                 n_links: int, u: list[float], rng: np.random.Generator) -> None:
     at = _at(open_h)
@@ -186,7 +195,7 @@ def _human_open(events: list[SimEvent], recipient: Any, state: RecipientState, o
             "device": device}))
 
 
-def _feedback(events: list[SimEvent], recipient: Any, state: RecipientState, kind: str,
+def _feedback(events: list[SimEvent], recipient: Recipient, state: RecipientState, kind: str,
               at_h: float, channel: str) -> None:
     at = _at(at_h)
     if kind == "complained":
@@ -220,10 +229,10 @@ def _scan(events: list[SimEvent], deliver_h: float, n_links: int,
     ip = clients.scanner_ip(w[0])
     ua = clients.SCANNER_UAS[0 if w[1] < 0.7 else 1]
     if w[2] < SCANNER_OPEN:
-        events.append(SimEvent("opened", _at(deliver_h + 5.0 * w[3] * _SECOND), None, None, True,
-                               {"user_agent": ua, "ip": ip}))
+        at = _at(deliver_h + SCANNER_CLICK_WINDOW_SECONDS.value * w[3] * _SECOND)
+        events.append(SimEvent("opened", at, None, None, True, {"user_agent": ua, "ip": ip}))
     for link in range(n_links):
-        at = _at(deliver_h + 5.0 * w[4 + 2 * link] * _SECOND)  # §3: within 0-5 s
+        at = _at(deliver_h + SCANNER_CLICK_WINDOW_SECONDS.value * w[4 + 2 * link] * _SECOND)
         method = "HEAD" if w[5 + 2 * link] < 0.4 else "GET"
         events.append(SimEvent("clicked", at, None, None, True,
                                {"user_agent": ua, "ip": ip, "link": link, "method": method}))

@@ -41,7 +41,9 @@ class Value:
 
 
 # --- §1 engagement benchmarks, marketing email, per delivered message -------------------
-HUMAN_OPEN_RATE = Range(0.18, 0.25, "§1 Mailchimp 2019 [V] open 22.71%; Campaign Monitor 2019 [V] 17.92%")
+HUMAN_OPEN_RATE = Range(
+    0.18, 0.25, "§1 Mailchimp 2019 [V] open 22.71%; Campaign Monitor 2019 [V] 17.92%"
+)
 REPORTED_OPEN_RATE = Range(
     0.26, 0.40, "§1 GetResponse 2023 [V] 26.8%; MailerLite 2023 [V] 37.65% (MPP-inflated)"
 )
@@ -49,11 +51,15 @@ CLICK_RATE_CAMPAIGN = Range(
     0.013, 0.03, "§1 Mailchimp 2019 2.91%; Campaign Monitor 2.69%; Omnisend 2023 1.5% [V]"
 )
 TRIGGERED_CLICK_MULTIPLIER = Range(3.0, 4.0, "§1 Klaviyo flows vs campaigns, via bsandco.us [W]")
-CLICK_TO_OPEN = Range(0.07, 0.14, "§1 GetResponse 2023 CTOR 7.01%; Campaign Monitor 2019 14.10% [V]")
+CLICK_TO_OPEN = Range(
+    0.07, 0.14, "§1 GetResponse 2023 CTOR 7.01%; Campaign Monitor 2019 14.10% [V]"
+)
 UNSUBSCRIBE_RATE = Range(0.0010, 0.0030, "§1 Mailchimp 2019 0.25%; Campaign Monitor 2019 0.17% [V]")
 HARD_BOUNCE_RATE = Range(0.002, 0.008, "§1 Mailchimp 2019 [V] 0.40%, by industry 0.07-0.86%")
 SOFT_BOUNCE_RATE = Range(0.003, 0.013, "§1 Mailchimp 2019 [V] 0.61%, up to 1.28% by industry")
-COMPLAINT_RATE = Range(0.0001, 0.0005, "§1 Mailchimp 2018 [V] abuse 0.012%; 2016 edition 0.01-0.04%")
+COMPLAINT_RATE = Range(
+    0.0001, 0.0005, "§1 Mailchimp 2018 [V] abuse 0.012%; 2016 edition 0.01-0.04%"
+)
 # Flows open 48.57% vs campaigns 37.93% (Klaviyo via bsandco.us [W]).
 TRIGGERED_OPEN_MULTIPLIER = Value(1.28, "§1 Klaviyo flows vs campaigns [W]")
 # Transactional 51.3% vs newsletters 36.6% [W]; no solid benchmark exists (§1).
@@ -65,7 +71,6 @@ OPENS_BY_6H = Range(0.50, 0.61, "§2 Mailchimp 2006 53%; MailerMailer 51.8%; Inn
 OPENS_BY_24H = Range(0.73, 0.79, "§2 Mailchimp 78%; MailerMailer 78.9%; GetResponse 73% [V]")
 OPENS_BY_7D = Range(0.93, 0.97, "§2 Mailchimp 2006 [V]: 95% by 7 d")
 OPENS_AFTER_30D = Range(0.02, 0.06, "§2 Inntopia [W]: ~4% of opens after 30 d")
-CLICKS_BY_1H = Range(0.32, 0.34, "§2 GetResponse 2020 33.6%, 2022 31.95% [V]")
 # Local hour-of-day mass of opens (Campaign Monitor 2013 [V], 192M opens): 16% midnight-8am,
 # 53% 9am-5pm excluding lunch, 7% in the 1pm hour, 24% 6-11pm.
 OPEN_HOURS_NIGHT = Range(0.12, 0.20, "§2 Campaign Monitor 2013 [V]: 16% of opens 0-8h (hours 0-8)")
@@ -104,7 +109,6 @@ MAILBOX_DELETION_PER_MONTH = Value(0.02, "§4 list decay ~2%/month, HubSpot via 
 FATIGUE_SENDS_PER_WEEK = Value(5.0, "§5 Validity 'Frequency Matters' [V]: ~5/week tolerated")
 # 2/week -> daily cut opens 28% -> 19% (peasy.nu [W]): (5/7)^1.1 ~ 0.69.
 FATIGUE_OPEN_EXPONENT = Value(1.1, "§5 peasy.nu [W]: daily sending cut open rate 28% -> 19%")
-NEW_SUBSCRIBER_READ_RATE = Value(0.39, "§5 Return Path lifecycle [V]: first-touch read rate 39%")
 
 # --- §6 A/B variants ---------------------------------------------------------------------
 VARIANT_EFFECT_SPREAD = Value(

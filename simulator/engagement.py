@@ -9,7 +9,7 @@ the simulated rates fall in the calibration ranges (see tests/simulator).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .activity import Profile, local_weekday
 from .calibration import (
@@ -20,11 +20,14 @@ from .calibration import (
     TRIGGERED_OPEN_MULTIPLIER,
 )
 
+if TYPE_CHECKING:
+    from .world import Recipient
+
 OPEN_TYPE_MULTIPLIER = {"marketing": 1.0, "triggered": TRIGGERED_OPEN_MULTIPLIER.value,
                         "transactional": TRANSACTIONAL_OPEN_MULTIPLIER.value}
 # Day-of-week effect on opening, Monday first: Tue/Wed best, weekend lowest (§2,
 # GetResponse via MarketingCharts), kept small on weekdays ("a moving target", eROI).
-DOW_OPEN_MULTIPLIER = (0.96, 1.0, 1.0, 0.98, 0.94, 0.84, 0.86)
+DOW_OPEN_MULTIPLIER = (0.96, 1.0, 1.0, 0.98, 0.94, 0.80, 0.83)
 MAX_OPEN_PROBABILITY = 0.97
 # New subscribers read more (§5 Return Path: 39% first touch, falling over 30 days).
 NEW_SUBSCRIBER_BOOST, NEW_SUBSCRIBER_DAYS = 0.5, 45.0
@@ -54,7 +57,7 @@ def _excess(fatigue: float) -> float:
     return max(fatigue - 0.5, 0.0) / FATIGUE_SENDS_PER_WEEK.value
 
 
-def open_probability(recipient: Any, state: Any, profile: Profile, x_delivery: float,
+def open_probability(recipient: Recipient, state: Any, profile: Profile, x_delivery: float,
                      delivered_h: float, campaign_type: str, topic: str | None,
                      g_delivery: float | None = None) -> float:
     """P(a human eventually opens) for a message delivered at local week-hour ``x_delivery``.
@@ -79,7 +82,7 @@ def open_probability(recipient: Any, state: Any, profile: Profile, x_delivery: f
     return min(p, MAX_OPEN_PROBABILITY)
 
 
-def click_to_open(recipient: Any, campaign_type: str, variant: str | None, topic: str | None,
+def click_to_open(recipient: Recipient, campaign_type: str, variant: str | None, topic: str | None,
                   mobile: bool, weekend: bool) -> float:
     """P(at least one click | human open on this device)."""
     ctor = CTOR_BASE * CTOR_TYPE_MULTIPLIER[campaign_type]
@@ -93,7 +96,7 @@ def click_to_open(recipient: Any, campaign_type: str, variant: str | None, topic
     return min(ctor, 0.9)
 
 
-def expected_click_to_open(recipient: Any, campaign_type: str, variant: str | None,
+def expected_click_to_open(recipient: Recipient, campaign_type: str, variant: str | None,
                            topic: str | None = None, weekend: bool = False) -> float:
     """Click-to-open averaged over the device the person opens on."""
     pm = MOBILE_OPEN_SHARE[recipient.device]
@@ -101,14 +104,14 @@ def expected_click_to_open(recipient: Any, campaign_type: str, variant: str | No
             + (1 - pm) * click_to_open(recipient, campaign_type, variant, topic, False, weekend))
 
 
-def complaint_probability(recipient: Any, state: Any, campaign_type: str) -> float:
+def complaint_probability(recipient: Recipient, state: Any, campaign_type: str) -> float:
     """P(spam complaint | delivered), rising steeply above ~5 sends/week (§5 Validity)."""
     p = recipient.complaint_propensity * COMPLAINT_TYPE_MULTIPLIER[campaign_type]
     ratio = _excess(state.fatigue) if campaign_type != "transactional" else 0.0
     return p * ratio**3 if ratio > 1.0 else p
 
 
-def unsubscribe_probability(recipient: Any, state: Any, opened: bool) -> float:
+def unsubscribe_probability(recipient: Recipient, state: Any, opened: bool) -> float:
     """P(unsubscribe | delivered marketing or triggered message)."""
     p = recipient.unsubscribe_propensity * (1.0 if opened else UNSUBSCRIBE_WITHOUT_OPEN)
     ratio = _excess(state.fatigue)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .activity import Profile, delay_cdf
+from .activity import Profile, delay_cdf, immediate_share
 from .engagement import (
     MAX_OPEN_PROBABILITY,
     OPEN_TYPE_MULTIPLIER,
@@ -20,17 +20,20 @@ from .engagement import (
 )
 from .state import RecipientState
 
+if TYPE_CHECKING:
+    from .world import Recipient
+
 # Mean SMTP latency of simulate_send (0.5-5 s): the open clock starts at delivery.
 MEAN_DELIVERY_LATENCY_HOURS = 2.75 / 3600.0
 
 
-def _profile(recipient: Any, state: RecipientState | None) -> Profile:
+def _profile(recipient: Recipient, state: RecipientState | None) -> Profile:
     if state is not None:
         return state.profile
     return Profile(recipient.time_zone, recipient.activity_peaks, recipient.weekend_factor)
 
 
-def true_open_probability_24h(recipient: Any, state: RecipientState | None,
+def true_open_probability_24h(recipient: Recipient, state: RecipientState | None,
                               send_time_utc: datetime, campaign_type: str = "marketing",
                               topic: str | None = None,
                               profile: Profile | None = None) -> float:
@@ -56,17 +59,18 @@ def true_open_probability_24h(recipient: Any, state: RecipientState | None,
     x_del = x_sent + MEAN_DELIVERY_LATENCY_HOURS
     p = open_probability(recipient, view, profile, x_del, t_h + MEAN_DELIVERY_LATENCY_HOURS,
                          campaign_type, topic)
-    reach = profile.cumulative(x_sent + 24.0) - profile.cumulative(x_del)
-    return p * delay_cdf(reach)
+    g_del = profile.cumulative(x_del)
+    quick = immediate_share(profile.cumulative(x_del + 1.0) - g_del)
+    return p * delay_cdf(profile.cumulative(x_sent + 24.0) - g_del, quick)
 
 
-def true_click_to_open(recipient: Any, variant: str | None,
+def true_click_to_open(recipient: Recipient, variant: str | None,
                        campaign_type: str = "marketing") -> float:
     """P(click | human open) on a weekday, averaged over the device the person opens on."""
     return expected_click_to_open(recipient, campaign_type, variant)
 
 
-def true_click_rate(recipient: Any, variant: str | None,
+def true_click_rate(recipient: Recipient, variant: str | None,
                     campaign_type: str = "marketing") -> float:
     """P(human click | delivered) under reference conditions.
 
@@ -79,7 +83,7 @@ def true_click_rate(recipient: Any, variant: str | None,
     return p_open * true_click_to_open(recipient, variant, campaign_type)
 
 
-def oracle_send_hour_utc(recipient: Any, day: date, campaign_type: str = "marketing") -> int:
+def oracle_send_hour_utc(recipient: Recipient, day: date, campaign_type: str = "marketing") -> int:
     """The UTC hour of ``day`` whose send maximises the 24-hour human open probability."""
     profile = _profile(recipient, None)
     start = datetime.combine(day, time(0), tzinfo=UTC)
@@ -88,7 +92,7 @@ def oracle_send_hour_utc(recipient: Any, day: date, campaign_type: str = "market
     return max(range(24), key=scores.__getitem__)
 
 
-def oracle_open_probability_24h(recipient: Any, day: date,
+def oracle_open_probability_24h(recipient: Recipient, day: date,
                                 campaign_type: str = "marketing") -> float:
     """The 24-hour open probability reached by sending at ``oracle_send_hour_utc``."""
     hour = oracle_send_hour_utc(recipient, day, campaign_type)

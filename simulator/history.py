@@ -167,7 +167,9 @@ def _simulate_recipient(
         variant = plan.variant_for(recipient)
         outcome = [
             e
-            for e in simulate_send(recipient, state, sent_at, plan.campaign_type, variant, rng)
+            for e in simulate_send(
+                recipient, state, sent_at, plan.campaign_type, variant, rng, topic=plan.topic
+            )
             if e.at < end
         ]
         message_id = uuid.uuid5(plan.campaign_id, str(recipient.index))

@@ -30,8 +30,9 @@ class Reply:
         return self.template.format(rcpt=rcpt, domain=domain, ip=ip, id=f"{token:x}", ts=ts)
 
 
+_Family = dict[str, tuple[Reply, ...]]
 _G = "https://support.google.com/mail/?p="
-_GOOGLE = {
+_GOOGLE: _Family = {
     "accept": (Reply(250, "2.0.0", "250 2.0.0 OK  {ts} {id}si.{id} - gsmtp"),),
     "invalid": (Reply(550, "5.1.1",
                       "550-5.1.1 The email account that you tried to reach does not exist. "
@@ -66,7 +67,7 @@ _GOOGLE = {
                                    f"{_G}UnauthenticatedEmail {{id}} - gsmtp")),
 }
 _MS = "For e-mail delivery information, see https://postmaster.live.com"
-_MICROSOFT = {
+_MICROSOFT: _Family = {
     "accept": (Reply(250, "2.6.0", "250 2.6.0 <{id}@postwise.local> [InternalId={ts}] Queued "
                                    "mail for delivery"),),
     "invalid": (Reply(550, "5.5.0", "550 5.5.0 Requested action not taken: mailbox unavailable "
@@ -81,10 +82,10 @@ _MICROSOFT = {
               Reply(550, "5.7.515", "550 5.7.515 Access denied, sending domain {domain} does "
                                     "not meet the required authentication level.")),
 }
-_M365 = dict(_MICROSOFT, invalid=(Reply(
+_M365: _Family = dict(_MICROSOFT, invalid=(Reply(
     550, "5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient {rcpt} not found by "
                    "SMTP address lookup"),))
-_YAHOO = {
+_YAHOO: _Family = {
     "accept": (Reply(250, None, "250 ok dirdel"),),
     "invalid": (Reply(554, None, "554 delivery error: dd This user doesn't have a {domain} "
                                  "account ({rcpt}) [0] - mta{ts}.mail.gq1.yahoo.com"),),
@@ -95,7 +96,7 @@ _YAHOO = {
     "block": (Reply(554, "5.7.9", "554 5.7.9 Message not accepted for policy reasons.  See "
                                   "https://postmaster.yahooinc.com/error-codes"),),
 }
-_POSTFIX = {
+_POSTFIX: _Family = {
     "accept": (Reply(250, "2.0.0", "250 2.0.0 Ok: queued as {id}"),),
     "invalid": (Reply(550, "5.1.1", "550 5.1.1 <{rcpt}>: Recipient address rejected: User "
                                     "unknown in virtual mailbox table"),),
@@ -108,14 +109,14 @@ _POSTFIX = {
               Reply(421, "4.7.0", "421 4.7.0 Try again later, closing connection.")),
     "block": (Reply(554, "5.7.1", "554 5.7.1 Service unavailable; Client host [{ip}] blocked"),),
 }
-_GMX = dict(_POSTFIX,
+_GMX: _Family = dict(_POSTFIX,
             invalid=(Reply(550, None, "550 Requested action not taken: mailbox unavailable"),),
             full=(Reply(552, None, "552 Requested mail action aborted: exceeded storage "
                                    "allocation"),))
-_APPLE = dict(_POSTFIX,
+_APPLE: _Family = dict(_POSTFIX,
               invalid=(Reply(550, "5.1.1", "550 5.1.1 <{rcpt}>: user does not exist"),),
               full=(Reply(552, "5.2.2", "552 5.2.2 <{rcpt}>: user is over quota"),))
-_ORANGE = dict(_POSTFIX,
+_ORANGE: _Family = dict(_POSTFIX,
                invalid=(Reply(550, "5.1.1", "550 5.1.1 Adresse d au moins un destinataire "
                                             "invalide. Invalid recipient. OFR_416 [416]"),))
 

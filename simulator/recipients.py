@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _random
+from .calibration import MAILBOX_DELETION_PER_MONTH, MPP_ADOPTION_AMONG_APPLE_MAIL
 from .names import ascii_local, names_for
 from .population import (
     COUNTRIES,
@@ -50,7 +51,7 @@ _PEAK_CUM = {dev: cumulative(tuple((str(i), t[2 + j]) for i, t in enumerate(PEAK
 # Engagement classes (dormant, occasional, engaged): logit-normal (mu, sigma). Older
 # sign-ups are more often dormant (Return Path: 56% of subscribers remain after 12 months;
 # newsweaver [W]: older cohorts open less).
-_ENGAGEMENT = ((-3.9, 0.7), (-1.25, 0.6), (0.45, 0.6))
+_ENGAGEMENT = ((-3.9, 0.7), (-0.95, 0.6), (0.75, 0.6))
 _REGION_ENGAGEMENT = {"na": 1.05, "eu": 0.95, "apac": 0.95}  # GetResponse 2023 by region
 _OCEANIA = {"AU", "NZ"}  # Oceania opens 37.9% vs 26.8% worldwide (GetResponse 2023)
 _SEGMENT_VARIANT = {"mobile": {"B": 0.12, "C": -0.08}, "desktop": {"C": 0.10},
@@ -78,7 +79,7 @@ _TABLES = {c.code: {"tz": cumulative(c.time_zones), "locale": cumulative(c.local
                     "provider": cumulative(c.providers)} for c in COUNTRIES}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _domain_table(provider: str, country_code: str) -> tuple[tuple[str, ...], list[float]]:
     by_country = PROVIDER_DOMAINS[provider]
     return cumulative(by_country.get(country_code, by_country["*"]))
@@ -143,7 +144,7 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
     email = pattern.format(f=f, l=ln, fi=f[:1], n=number) + "@" + domain
 
     apple_share = 0.85 if provider == "icloud" else 0.06 if corporate else country.apple_mail_share
-    apple_mpp = u[_C_APPLE] < apple_share and u[_C_MPP] < 0.93  # §3 SocketLabs: >= 90% MPP
+    apple_mpp = u[_C_APPLE] < apple_share and u[_C_MPP] < MPP_ADOPTION_AMONG_APPLE_MAIL.value
     mobile_share = 0.75 if apple_mpp else 0.25 if corporate else 0.50
     device = "mobile" if u[_C_DEVICE] < mobile_share else "desktop"
     scanned = corporate and _random.unit(world.seed_key, domain_key(domain), 2) < _SCANNED_SHARE[
@@ -151,7 +152,7 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
 
     offset_days = u[_C_OFFSET] * span
     signed_up_h = end_h - offset_days * 24.0
-    dormant = 0.30 + 0.25 * (1.0 - math.exp(-offset_days / 365.0))
+    dormant = 0.28 + 0.22 * (1.0 - math.exp(-offset_days / 365.0))
     cls = 0 if u[_C_CLASS] < dormant else 1 if u[_C_CLASS] < dormant + (1 - dormant) * 0.6 else 2
     mu, sigma = _ENGAGEMENT[cls]
     engagement = 1.0 / (1.0 + math.exp(-(mu + sigma * z[14])))
@@ -164,10 +165,11 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
                            + 0.25 * z[35 + k]) for k, v in enumerate(VARIANTS)}
     topic = {t: math.exp(0.35 * z[38 + k] - 0.06125) for k, t in enumerate(TOPICS)}
 
-    status = "invalid" if u[_C_STATUS] < 0.006 else "full" if u[_C_STATUS] < 0.009 else "valid"
+    status = "invalid" if u[_C_STATUS] < 0.008 else "full" if u[_C_STATUS] < 0.011 else "valid"
     deleted_at = full_from = None
     base_h = max(signed_up_h, start_h)
-    delete_h = base_h - math.log(u[_C_DELETE]) / (0.02 / 30.44) * 24.0  # ~2%/month (§4)
+    hazard_per_day = MAILBOX_DELETION_PER_MONTH.value / 30.44
+    delete_h = base_h - math.log(u[_C_DELETE]) / hazard_per_day * 24.0
     if delete_h < end_h + 365 * 24.0:
         deleted_at = _dt(delete_h)
         if u[_C_FULL] < 0.15:  # [A] some abandoned mailboxes fill up before deletion

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _random, clients
 from .activity import Profile, day_curves
 from .population import COUNTRY_BY_CODE
+
+if TYPE_CHECKING:
+    from .world import Recipient
 
 _MASK = (1 << 64) - 1
 _UNIT = 1.0 / (1 << 53)
@@ -50,7 +53,7 @@ class RecipientState:
         return [cls.initial(r, curve) for r, curve in zip(batch, curves, strict=True)]
 
     @classmethod
-    def initial(cls, recipient: Any, curve: list[float] | None = None) -> RecipientState:
+    def initial(cls, recipient: Recipient, curve: list[float] | None = None) -> RecipientState:
         """The state at the start of the history.
 
         ``sends_since_open`` starts from a draw of the stationary distribution of a
