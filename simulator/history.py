@@ -196,6 +196,8 @@ def _simulate_recipient(
                 created_at=sent_at,
                 updated_at=outcome[-1].at if outcome else sent_at,
                 sent_at=sent_at,
+                sending_domain=_sending_domain(sender.org_slug, plan.campaign_type),
+                attachment_types=_attachments(plan),
             )
         )
         batch.events.extend(

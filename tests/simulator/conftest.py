@@ -44,8 +44,9 @@ class Send:
         return self.first("delivered") is not None
 
     def bounced(self, bounce_type: str) -> bool:
-        return any(e.type == "bounced" and e.details["bounce_type"] == bounce_type
-                   for e in self.events)
+        return any(
+            e.type == "bounced" and e.details["bounce_type"] == bounce_type for e in self.events
+        )
 
 
 @dataclass
@@ -58,8 +59,11 @@ class History:
     sends: list[Send] = field(default_factory=list)
 
     def of_type(self, campaign_type: str, delivered: bool = True) -> list[Send]:
-        return [s for s in self.sends if s.plan.campaign_type == campaign_type
-                and (s.delivered or not delivered)]
+        return [
+            s
+            for s in self.sends
+            if s.plan.campaign_type == campaign_type and (s.delivered or not delivered)
+        ]
 
 
 def play(seed: int, n_contacts: int, days: int) -> History:
@@ -76,15 +80,30 @@ def play(seed: int, n_contacts: int, days: int) -> History:
             if at >= world.end or not state.receiving(at):
                 continue
             opens, clicks = state.human_opens, state.human_clicks
-            events = simulate_send(recipient, state, at, plan.campaign_type,
-                                   plan.variant_for(recipient), rng, topic=plan.topic)
-            send = Send(plan, recipient, at, events, state.human_opens > opens,
-                        state.human_clicks > clicks, state.last_open_at)
+            events = simulate_send(
+                recipient,
+                state,
+                at,
+                plan.campaign_type,
+                plan.variant_for(recipient),
+                rng,
+                topic=plan.topic,
+            )
+            send = Send(
+                plan,
+                recipient,
+                at,
+                events,
+                state.human_opens > opens,
+                state.human_clicks > clicks,
+                state.last_open_at,
+            )
             if send.delivered:
                 send.p_complaint = complaint_probability(recipient, state, plan.campaign_type)
                 if plan.campaign_type != "transactional":
-                    send.p_unsubscribe = unsubscribe_probability(recipient, state,
-                                                                 send.human_opened)
+                    send.p_unsubscribe = unsubscribe_probability(
+                        recipient, state, send.human_opened
+                    )
             history.sends.append(send)
     return history
 

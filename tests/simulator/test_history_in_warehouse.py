@@ -60,8 +60,10 @@ def test_no_personal_data_is_stored_in_the_control_database(
     world = World(OPTIONS.seed, OPTIONS.contacts, history.start, OPTIONS.days)
     addresses = [r.email for r in world.recipients(0, 50)]
     with cells.connection("control") as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         for table in tables:
             text = conn.execute(f"SELECT coalesce(string_agg(t::text, ' '), '') FROM {table} t")
             dump = text.fetchone()[0]
@@ -107,13 +109,17 @@ def test_every_message_ends_in_one_terminal_state_with_its_events(
     history: HistoryResult, cells: Cells
 ) -> None:
     with cells.connection("na") as conn:
-        statuses = dict(conn.execute(
-            "SELECT status, count(*) FROM messages WHERE org_id = %s GROUP BY 1",
-            (history.org_id,)).fetchall())
+        statuses = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM messages WHERE org_id = %s GROUP BY 1",
+                (history.org_id,),
+            ).fetchall()
+        )
         without_sent = conn.execute(
             "SELECT count(*) FROM messages m WHERE org_id = %s AND NOT EXISTS "
             "(SELECT 1 FROM email_events e WHERE e.message_id = m.message_id AND e.type = 'sent')",
-            (history.org_id,)).fetchone()
+            (history.org_id,),
+        ).fetchone()
     assert set(statuses) <= {"delivered", "bounced"}
     assert statuses["delivered"] > 10 * statuses.get("bounced", 0)
     assert without_sent == (0,)
@@ -126,9 +132,32 @@ def test_events_hold_no_plaintext_address_and_no_ground_truth(
     addresses = {r.email for r in world.recipients()}
     for region in cells.regions:
         with cells.connection(region) as conn:
-            replies = [r[0] for r in conn.execute(
-                "SELECT details->>'reply' FROM email_events WHERE details ? 'reply'")]
+            replies = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT details->>'reply' FROM email_events WHERE details ? 'reply'"
+                )
+            ]
             flagged = conn.execute("SELECT count(*) FROM email_events WHERE is_bot").fetchone()
         assert replies
         assert not any(a in reply for reply in replies for a in addresses)
         assert flagged == (0,)
+
+
+def test_messages_carry_their_sending_domain_and_attachments(
+    history: HistoryResult, cells: Cells
+) -> None:
+    with cells.connection("na") as conn:
+        domains = dict(
+            conn.execute(
+                "SELECT campaign_type, array_agg(DISTINCT sending_domain) FROM messages "
+                "WHERE org_id = %s GROUP BY 1",
+                (history.org_id,),
+            ).fetchall()
+        )
+        with_pdf = conn.execute(
+            "SELECT count(*) FROM messages WHERE 'application/pdf' = ANY(attachment_types)"
+        ).fetchone()
+    assert domains["marketing"] == ["news.history-test.example"]
+    assert domains["transactional"] == ["mail.history-test.example"]
+    assert with_pdf[0] > 0

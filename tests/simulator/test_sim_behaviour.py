@@ -17,12 +17,22 @@ PEOPLE = list(WORLD.recipients())
 
 def _someone(**where: object):
     """The first recipient matching ``where`` whose mailbox stays valid for two months."""
-    return next(r for r in PEOPLE if all(getattr(r, k) == v for k, v in where.items())
-                and r.status_at(START + timedelta(days=60)) == "valid")
+    return next(
+        r
+        for r in PEOPLE
+        if all(getattr(r, k) == v for k, v in where.items())
+        and r.status_at(START + timedelta(days=60)) == "valid"
+    )
 
 
-def _send_many(recipient, n: int, seed: int = 1, campaign_type: str = "marketing",
-               fresh: bool = True, spacing_hours: float = 0.0):
+def _send_many(
+    recipient,
+    n: int,
+    seed: int = 1,
+    campaign_type: str = "marketing",
+    fresh: bool = True,
+    spacing_hours: float = 0.0,
+):
     rng = np.random.default_rng(seed)
     state = RecipientState.initial(recipient)
     out = []
@@ -30,8 +40,9 @@ def _send_many(recipient, n: int, seed: int = 1, campaign_type: str = "marketing
         if fresh:
             state = RecipientState.initial(recipient)
             state.sends_since_open = 0
-        at = START + timedelta(hours=k * spacing_hours if spacing_hours else
-                               float(rng.uniform(0, 24 * 14)))
+        at = START + timedelta(
+            hours=k * spacing_hours if spacing_hours else float(rng.uniform(0, 24 * 14))
+        )
         out.append((simulate_send(recipient, state, at, campaign_type, "A", rng), state))
     return out
 
@@ -49,10 +60,12 @@ def test_events_start_with_sent_and_are_sorted_by_time(played) -> None:
 
 def test_the_same_rng_seed_gives_the_same_events() -> None:
     r = PEOPLE[10]
-    a = simulate_send(r, RecipientState.initial(r), START, "marketing", "B",
-                      np.random.default_rng(3))
-    b = simulate_send(r, RecipientState.initial(r), START, "marketing", "B",
-                      np.random.default_rng(3))
+    a = simulate_send(
+        r, RecipientState.initial(r), START, "marketing", "B", np.random.default_rng(3)
+    )
+    b = simulate_send(
+        r, RecipientState.initial(r), START, "marketing", "B", np.random.default_rng(3)
+    )
     assert a == b
 
 
@@ -62,8 +75,10 @@ def test_an_invalid_address_hard_bounces_every_time_with_a_5_1_1_reply() -> None
         bounce = events[1]
         assert (bounce.type, bounce.smtp_code, bounce.enhanced_code) == ("bounced", 550, "5.1.1")
         assert bounce.details["bounce_type"] == "hard"
-        assert "550-5.1.1 The email account that you tried to reach does not exist" in (
-            bounce.details["reply"])
+        assert (
+            "550-5.1.1 The email account that you tried to reach does not exist"
+            in (bounce.details["reply"])
+        )
         assert len(events) == 2
         assert not state.receiving()
 
@@ -77,12 +92,15 @@ def test_a_full_mailbox_soft_bounces_with_4_2_2_or_5_2_2() -> None:
 
 
 def test_replies_come_from_the_provider_catalogue(played) -> None:
-    replies = {(s.recipient.mailbox_host, e.type): e.details["reply"]
-               for s in played.sends for e in s.events if e.type in ("deferred", "delivered")}
+    replies = {
+        (s.recipient.mailbox_host, e.type): e.details["reply"]
+        for s in played.sends
+        for e in s.events
+        if e.type in ("deferred", "delivered")
+    }
     assert replies[("google", "delivered")].startswith("250 2.0.0 OK")
     assert replies[("google", "delivered")].endswith("- gsmtp")
-    deferrals = [e.details["reply"] for s in played.sends for e in s.events
-                 if e.type == "deferred"]
+    deferrals = [e.details["reply"] for s in played.sends for e in s.events if e.type == "deferred"]
     assert any("[TSS04]" in d for d in deferrals) or any("4.7.28" in d for d in deferrals)
     yahoo = dataclasses.replace(_someone(mailbox_host="yahoo"), address_status="invalid")
     assert "doesn't have a" in _send_many(yahoo, 1)[0][0][1].details["reply"]
@@ -169,8 +187,9 @@ def test_fatigue_above_five_sends_a_week_lowers_opens() -> None:
 
 
 def test_after_an_unsubscribe_the_person_stops_engaging() -> None:
-    r = dataclasses.replace(_someone(), engagement=0.9, unsubscribe_propensity=1.0,
-                            complaint_propensity=0.0)
+    r = dataclasses.replace(
+        _someone(), engagement=0.9, unsubscribe_propensity=1.0, complaint_propensity=0.0
+    )
     state = RecipientState.initial(r)
     rng = np.random.default_rng(8)
     at = START
@@ -179,6 +198,7 @@ def test_after_an_unsubscribe_the_person_stops_engaging() -> None:
         at += timedelta(days=1)
     assert any(e.type == "unsubscribed" for e in events)
     assert not state.receiving(state.unsubscribed_at)
-    later = simulate_send(r, state, state.unsubscribed_at + timedelta(days=1), "marketing", None,
-                          rng)
+    later = simulate_send(
+        r, state, state.unsubscribed_at + timedelta(days=1), "marketing", None, rng
+    )
     assert not [e for e in later if e.type in ("opened", "clicked") and not e.is_bot]

@@ -24,8 +24,9 @@ WORLD = World(21, 400, START, 30)
 
 
 def _steady(recipient):
-    return dataclasses.replace(recipient, address_status="valid", mailbox_deleted_at=None,
-                               mailbox_full_from=None)
+    return dataclasses.replace(
+        recipient, address_status="valid", mailbox_deleted_at=None, mailbox_full_from=None
+    )
 
 
 @pytest.mark.parametrize("hour_utc", [3, 9, 14, 20])
@@ -44,15 +45,19 @@ def test_the_24h_open_probability_agrees_with_monte_carlo(hour_utc: int) -> None
             continue  # the truth is conditional on prompt delivery
         trials += 1
         hits += state.last_open_at is not None and (
-            state.last_open_at - sent_at <= timedelta(hours=24))
+            state.last_open_at - sent_at <= timedelta(hours=24)
+        )
     estimate = hits / trials
     tolerance = 4 * np.sqrt(truth * (1 - truth) / trials) + 0.005
     assert abs(estimate - truth) <= tolerance, (estimate, truth)
 
 
 def test_the_oracle_hour_sits_just_before_a_planted_peak() -> None:
-    person = _steady(dataclasses.replace(WORLD.recipient(3), time_zone="Europe/Berlin",
-                                         activity_peaks=((20.0, 1.0, 1.0),)))
+    person = _steady(
+        dataclasses.replace(
+            WORLD.recipient(3), time_zone="Europe/Berlin", activity_peaks=((20.0, 1.0, 1.0),)
+        )
+    )
     day = date(2025, 3, 5)
     hour = oracle_send_hour_utc(person, day)
     local = datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=hour)
@@ -73,9 +78,15 @@ def test_the_oracle_send_time_beats_one_fixed_hour_by_a_modest_margin() -> None:
     people = [r for r in WORLD.recipients(0, 150) if r.region == "eu"]
     day = date(2025, 3, 5)
     oracle = np.mean([oracle_open_probability_24h(r, day) for r in people])
-    fixed = max(np.mean([true_open_probability_24h(r, None, datetime(2025, 3, 5, h,
-                                                                     tzinfo=UTC))
-                         for r in people]) for h in range(24))
+    fixed = max(
+        np.mean(
+            [
+                true_open_probability_24h(r, None, datetime(2025, 3, 5, h, tzinfo=UTC))
+                for r in people
+            ]
+        )
+        for h in range(24)
+    )
     assert 1.02 < oracle / fixed < 1.5
 
 

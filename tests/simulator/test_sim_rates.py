@@ -57,12 +57,14 @@ def test_triggered_mail_gets_three_to_four_times_the_clicks(played) -> None:
     """§1 Klaviyo flows vs campaigns [W]: triggered mail gets 3-4x the clicks."""
     people = played.recipients[:2000]
     truth = sum(true_click_rate(r, None, "triggered") for r in people) / sum(
-        true_click_rate(r, None, "marketing") for r in people)
+        true_click_rate(r, None, "marketing") for r in people
+    )
     assert cal.TRIGGERED_CLICK_MULTIPLIER.contains(truth), f"latent ratio {truth:.2f}"
     triggered = played.of_type("triggered")
     marketing = played.of_type("marketing")
     simulated = _rate(sum(s.human_clicked for s in triggered), len(triggered)) / _rate(
-        sum(s.human_clicked for s in marketing), len(marketing))
+        sum(s.human_clicked for s in marketing), len(marketing)
+    )
     assert 2.5 <= simulated <= 5.0, f"simulated ratio {simulated:.2f} (small triggered sample)"
 
 
@@ -93,8 +95,7 @@ def test_complaint_rate_matches_mailchimp_abuse_rate(played) -> None:
 
 def test_unsubscribe_rate_matches_mailchimp_and_campaign_monitor(played) -> None:
     """§1 Mailchimp 2019 0.25%, Campaign Monitor 2019 0.17% per delivered: 0.10-0.30%."""
-    delivered = [s for s in played.sends if s.delivered
-                 and s.plan.campaign_type != "transactional"]
+    delivered = [s for s in played.sends if s.delivered and s.plan.campaign_type != "transactional"]
     expected = sum(s.p_unsubscribe for s in delivered)
     observed = sum(s.first("unsubscribed") is not None for s in delivered)
     rate = observed / len(delivered)
@@ -104,8 +105,12 @@ def test_unsubscribe_rate_matches_mailchimp_and_campaign_monitor(played) -> None
 
 def test_mobile_share_of_human_opens_matches_campaign_monitor_and_litmus(played) -> None:
     """§2 Campaign Monitor 2013 (42% mobile), §3 Litmus 2016 (54%): 0.42-0.55."""
-    devices = [e.details["device"] for s in played.sends for e in s.events
-               if e.type == "opened" and not e.is_bot and "device" in e.details]
+    devices = [
+        e.details["device"]
+        for s in played.sends
+        for e in s.events
+        if e.type == "opened" and not e.is_bot and "device" in e.details
+    ]
     rate = _rate(devices.count("mobile"), len(devices))
     assert cal.MOBILE_SHARE_OF_OPENS.contains(rate), rate
 

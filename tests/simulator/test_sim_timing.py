@@ -18,8 +18,13 @@ START = datetime(2025, 3, 3, tzinfo=UTC)
 
 
 def _open_delays_hours(played) -> np.ndarray:
-    return np.array([(s.open_at - s.first("delivered").at).total_seconds() / 3600
-                     for s in played.of_type("marketing") if s.open_at is not None])
+    return np.array(
+        [
+            (s.open_at - s.first("delivered").at).total_seconds() / 3600
+            for s in played.of_type("marketing")
+            if s.open_at is not None
+        ]
+    )
 
 
 def test_cumulative_time_to_open_matches_published_curves(played) -> None:
@@ -27,8 +32,12 @@ def test_cumulative_time_to_open_matches_published_curves(played) -> None:
     eventual opens by 1 h / 6 h / 24 h / 7 d = 0.20-0.33 / 0.50-0.61 / 0.73-0.79 / ~0.95."""
     delays = _open_delays_hours(played)
     assert len(delays) > 3000
-    for hours, target in ((1, cal.OPENS_BY_1H), (6, cal.OPENS_BY_6H), (24, cal.OPENS_BY_24H),
-                          (168, cal.OPENS_BY_7D)):
+    for hours, target in (
+        (1, cal.OPENS_BY_1H),
+        (6, cal.OPENS_BY_6H),
+        (24, cal.OPENS_BY_24H),
+        (168, cal.OPENS_BY_7D),
+    ):
         share = float(np.mean(delays <= hours))
         assert target.widened(0.02).contains(share), f"{hours} h: {share:.3f} not in {target}"
     late = float(np.mean(delays > 720))
@@ -38,16 +47,22 @@ def test_cumulative_time_to_open_matches_published_curves(played) -> None:
 def test_local_hour_of_open_matches_campaign_monitor(played) -> None:
     """§2 Campaign Monitor 2013, 192M opens: 16% at 0-8h, 53% at 9-17h without the 13h
     lunch hour (7%), 24% at 18-23h; peaks 8-10 am and 3-4 pm (GetResponse 2012)."""
-    hours = Counter(s.open_at.astimezone(zone(s.recipient.time_zone)).hour
-                    for s in played.of_type("marketing") if s.open_at is not None)
+    hours = Counter(
+        s.open_at.astimezone(zone(s.recipient.time_zone)).hour
+        for s in played.of_type("marketing")
+        if s.open_at is not None
+    )
     total = sum(hours.values())
 
     def mass(hs: Iterable[int]) -> float:
         return sum(hours[h] for h in hs) / total
 
-    buckets = ((range(0, 9), cal.OPEN_HOURS_NIGHT),
-               ([h for h in range(9, 18) if h != 13], cal.OPEN_HOURS_WORK),
-               (range(13, 14), cal.OPEN_HOURS_LUNCH), (range(18, 24), cal.OPEN_HOURS_EVENING))
+    buckets = (
+        (range(0, 9), cal.OPEN_HOURS_NIGHT),
+        ([h for h in range(9, 18) if h != 13], cal.OPEN_HOURS_WORK),
+        (range(13, 14), cal.OPEN_HOURS_LUNCH),
+        (range(18, 24), cal.OPEN_HOURS_EVENING),
+    )
     for hs, target in buckets:
         assert target.widened(0.02).contains(mass(hs)), f"{hs}: {mass(hs):.3f} not in {target}"
     (m_lo, m_hi), (a_lo, a_hi) = cal.MORNING_PEAK_HOURS, cal.AFTERNOON_PEAK_HOURS
@@ -81,9 +96,15 @@ def test_weekend_opens_are_20_to_40_percent_below_the_best_weekday() -> None:
 def test_a_planted_activity_peak_is_recovered_from_simulated_opens() -> None:
     """One person with a single strong 20h peak: the mode of local open hours is 19-21h."""
     base = World(3, 50, START, 30).recipient(4)
-    person = dataclasses.replace(base, activity_peaks=((20.0, 1.0, 1.0),), engagement=0.9,
-                                 address_status="valid", mailbox_deleted_at=None,
-                                 mailbox_full_from=None, apple_mpp=False)
+    person = dataclasses.replace(
+        base,
+        activity_peaks=((20.0, 1.0, 1.0),),
+        engagement=0.9,
+        address_status="valid",
+        mailbox_deleted_at=None,
+        mailbox_full_from=None,
+        apple_mpp=False,
+    )
     rng = np.random.default_rng(12)
     hours: Counter[int] = Counter()
     for _ in range(300):

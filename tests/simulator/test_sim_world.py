@@ -38,7 +38,8 @@ def test_a_recipient_is_identical_whether_streamed_alone_or_in_any_batch() -> No
     for i in (4090, 4095, 4096, 4109):
         assert world.recipient(i) == batch[i]
     assert list(World(9, 5000, START, 30).recipients(4090, 4100)) == [
-        batch[i] for i in range(4090, 4100)]
+        batch[i] for i in range(4090, 4100)
+    ]
 
 
 def test_contact_ids_and_emails_are_unique_and_look_real(population) -> None:
@@ -66,17 +67,20 @@ def test_regions_split_45_35_20(population) -> None:
         assert abs(shares[region] / len(population) - target) < cal.REGION_MIX_TOLERANCE
 
 
-@pytest.mark.parametrize(("country", "providers", "target"), [
-    ("US", {"gmail"}, cal.US_GMAIL_SHARE),
-    ("US", {"yahoo", "aol"}, cal.US_YAHOO_AOL_SHARE),
-    ("US", _MICROSOFT, cal.US_MICROSOFT_SHARE),
-    ("DE", {"gmx", "webde"}, cal.DE_GMX_WEBDE_SHARE),
-    ("DE", {"gmail"}, cal.DE_GMAIL_SHARE),
-    ("DE", {"t-online"}, cal.DE_TONLINE_SHARE),
-    ("FR", {"gmail"}, cal.FR_GMAIL_SHARE),
-    ("FR", _MICROSOFT, cal.FR_MICROSOFT_SHARE),
-    ("FR", {"orange"}, cal.FR_ORANGE_SHARE),
-])
+@pytest.mark.parametrize(
+    ("country", "providers", "target"),
+    [
+        ("US", {"gmail"}, cal.US_GMAIL_SHARE),
+        ("US", {"yahoo", "aol"}, cal.US_YAHOO_AOL_SHARE),
+        ("US", _MICROSOFT, cal.US_MICROSOFT_SHARE),
+        ("DE", {"gmx", "webde"}, cal.DE_GMX_WEBDE_SHARE),
+        ("DE", {"gmail"}, cal.DE_GMAIL_SHARE),
+        ("DE", {"t-online"}, cal.DE_TONLINE_SHARE),
+        ("FR", {"gmail"}, cal.FR_GMAIL_SHARE),
+        ("FR", _MICROSOFT, cal.FR_MICROSOFT_SHARE),
+        ("FR", {"orange"}, cal.FR_ORANGE_SHARE),
+    ],
+)
 def test_provider_mix_by_country_follows_mapp(population, country, providers, target) -> None:
     """Mapp Global Provider Report / daniel-lange shares (reference figures §3)."""
     people = [r for r in population if r.country == country]
@@ -103,8 +107,9 @@ def test_apple_mpp_readers_are_a_realistic_minority(population) -> None:
 def test_activity_peaks_differ_from_person_to_person(population) -> None:
     counts = Counter(len(r.activity_peaks) - 1 for r in population)  # minus the waking bump
     assert set(counts) == {1, 2, 3}
-    main_peak = np.array([max(r.activity_peaks[:-1], key=lambda p: p[2])[0]
-                          for r in population[:2000]])
+    main_peak = np.array(
+        [max(r.activity_peaks[:-1], key=lambda p: p[2])[0] for r in population[:2000]]
+    )
     assert main_peak.std() > 3.0  # people peak at different hours
     assert all(0.3 <= r.weekend_factor <= 1.3 for r in population)
 
@@ -129,7 +134,8 @@ def test_audience_membership_is_deterministic_and_matches_the_scalar_check() -> 
     plans = world.campaigns()
     recipients = list(world.recipients())
     for plan in [p for p in plans if p.campaign_type == "marketing"][:2] + [
-            p for p in plans if p.trigger in ("welcome", "cart_abandonment")][:4]:
+        p for p in plans if p.trigger in ("welcome", "cart_abandonment")
+    ][:4]:
         members = set(world.audience(plan).tolist())
         assert members == {r.index for r in recipients if plan.targets(r)}
         for i in list(members)[:20]:
