@@ -31,7 +31,10 @@ EXIT_FAILURE = 1
 
 
 def _services(args: argparse.Namespace, settings: Settings) -> int:
-    embedded = [EmbeddedPostgres(settings.home), EmbeddedRedis(settings.home)]
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = [
+        EmbeddedPostgres(settings.home),
+        EmbeddedRedis(settings.home),
+    ]
     if args.action == "start":
         from .runtime import resolve_services
 
@@ -104,16 +107,21 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.migrate import migrate_all
 
+    from .launcher import child_environment, ensure_dbt_manifest, supervise, ui_children
     from .runtime import open_cells, resolve_services
 
     urls = resolve_services(settings)
     with open_cells(settings, urls.database_url) as cells:
         migrate_all(cells)
-        echo(f"postgresql  {urls.database_url}")
-        for cell, url in cells.all_urls().items():
-            echo(f"  {cell:<9} {url}")
+    env = child_environment(settings, urls)
+    ensure_dbt_manifest(env)
+    children = ui_children(args.host, args.dagster_port, args.mlflow_port, env)
+    echo(f"postgresql  {urls.database_url}")
     echo(f"redis       {urls.redis_url}")
-    return 0
+    for child in children:
+        echo(f"{child.name:<18} {child.url or 'running'}")
+    echo(f"logs in {settings.home / 'logs'}; Ctrl-C stops everything")
+    return supervise(children, env, settings.home / "logs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo)
 
-    up = sub.add_parser("up", help="start every service and print the URLs")
+    up = sub.add_parser("up", help="start every service and UI, print the URLs, run until Ctrl-C")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--dagster-port", type=_positive_int, default=3000)
+    up.add_argument("--mlflow-port", type=_positive_int, default=5000)
     up.set_defaults(handler=_up)
     return parser
 

