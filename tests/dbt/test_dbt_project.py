@@ -485,21 +485,22 @@ def test_send_volume_and_reputation_add_up_to_the_messages_sent(
     assert rows(cells, "na", "select sum(sends) from marts.send_volume_timeseries")[0][0] == sent
     assert rows(cells, "na", "select sum(sent) from marts.domain_reputation")[0][0] == sent
     countries = dict(rows(cells, "na", "select contact_id, country from contacts"))
-    by_hour: dict[tuple[uuid.UUID, datetime], set[str]] = defaultdict(set)
+    domains = dict(rows(cells, "na", "select message_id, sending_domain from messages"))
+    by_hour: dict[tuple[uuid.UUID, str, datetime], set[str]] = defaultdict(set)
     for m in na_truth.values():
         hour = m.queued_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        by_hour[(m.org_id, hour)].add(countries[m.contact_id])
+        by_hour[(m.org_id, domains[m.message_id] or "unknown", hour)].add(countries[m.contact_id])
     built = {
-        (org, bucket.astimezone(UTC)): n
-        for org, bucket, n in rows(
+        (org, domain, bucket.astimezone(UTC)): n
+        for org, domain, bucket, n in rows(
             cells,
             "na",
-            "select org_id, bucket_start, sum(destination_countries)::int"
-            " from marts.send_volume_timeseries group by 1, 2",
+            "select org_id, sending_domain, bucket_start, destination_countries"
+            " from marts.send_volume_timeseries",
         )
     }
-    # The history records no sending domain: one series per org and hour.
-    assert built == {hour: len(found) for hour, found in by_hour.items()}
+    # One series per sender (org and sending domain) and hour.
+    assert built == {key: len(found) for key, found in by_hour.items()}
 
 
 # ---------------------------------------------------------------------------------------
