@@ -30,8 +30,11 @@ def _connection_parts(url: str) -> dict[str, str]:
 
 
 def dbt_environment(settings: Settings, server_url: str) -> dict[str, str]:
-    """``PW_DBT_<REGION>_*`` variables for every configured region cell."""
-    env = {}
+    """``PW_DBT_<REGION>_*`` variables for every configured region cell, and dbt flags."""
+    # Building a subset of models must not run tests whose other parent is not built yet
+    # (a relationships test towards a model of another Dagster asset): "buildable" runs a
+    # test only when all its parents are selected or upstream of the selection.
+    env = {"DBT_INDIRECT_SELECTION": "buildable"}
     for region in settings.regions:
         for key, value in _connection_parts(settings.cell_url(region, server_url)).items():
             env[f"PW_DBT_{region.upper()}_{key}"] = value
