@@ -23,6 +23,7 @@ from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
 from .console import echo, fail, table
+from .demo import DemoError
 from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
 
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(first["msg"]).removeprefix("Value error, ")
         fail(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}")
         return EXIT_USAGE
-    except (SettingsError, ServiceError, WarehouseError, ComplianceError) as exc:
+    except (SettingsError, ServiceError, WarehouseError, ComplianceError, DemoError) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+
+from psycopg import sql
 
 from warehouse.db import Cells
 from warehouse.migrate import migrate_all
 from warehouse.partitions import ensure_partitions_ahead
 from warehouse.stats import summarize_cell
 
-from .console import echo, table
-from .runtime import open_cells, resolve_services
-from .settings import Settings
+from .console import echo, output_to_file, table
+from .launcher import child_environment, ensure_dbt_manifest
+from .runtime import ServiceUrls, open_cells, resolve_services
+from .settings import Settings, get_settings
 
 
 def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
@@ -43,6 +47,8 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
             result = simulate_history(cells, settings, options, progress=True)
             echo(result.describe())
 
+        _build_assets(settings, urls)
+
         rows, events = [], Counter[str]()
         for region in cells.regions:
             with cells.connection(region) as conn:
@@ -66,6 +72,8 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
     echo(table(["cell", "contacts", "messages", "events", "partitions", "range"], rows))
     echo("")
     echo(table(["event type", "count"], [[t, f"{n:,}"] for t, n in events.most_common()]))
+    echo("")
+    echo(table(["model", *settings.regions], _mart_counts(settings, urls.database_url)))
     echo(f"\ndemo finished in {time.monotonic() - began:.0f} s")
     return 0
 
@@ -78,3 +86,52 @@ def _contacts_of(cells: Cells, org_id: uuid.UUID) -> int:
             row = conn.execute("SELECT count(*) FROM contacts WHERE org_id = %s", (org_id,))
             total += int(row.fetchone()[0])  # type: ignore[index]
     return total
+
+
+def _build_assets(settings: Settings, urls: ServiceUrls) -> None:
+    """Materialize every Dagster asset of every region cell, recorded in DAGSTER_HOME."""
+    import dagster as dg
+
+    env = child_environment(settings, urls)
+    ensure_dbt_manifest(env)
+    os.environ.update(env)  # the Dagster resources read DATABASE_URL and friends
+    get_settings.cache_clear()
+    from pipelines.build import BuildStep, build_everything
+
+    log_path = settings.home / "logs" / "demo-assets.log"
+    echo(f"assets      materializing every asset through Dagster (log: {log_path})")
+    with output_to_file(log_path) as say, dg.DagsterInstance.get() as instance:
+
+        def show(step: BuildStep) -> None:
+            state = "ok" if step.success else "FAILED"
+            say(f"assets      {step.region:<5} {step.what:<34} {state} in {step.seconds:.0f} s")
+
+        steps = build_everything(instance, datetime.now(UTC).date(), on_step=show)
+    if not all(step.success for step in steps):
+        raise DemoError(f"some assets failed to materialize; see the runs in {env['DAGSTER_HOME']}")
+
+
+def _mart_counts(settings: Settings, database_url: str) -> list[list[str]]:
+    """Rows of every dbt model per region cell."""
+    counts: dict[str, dict[str, int]] = {}
+    with open_cells(settings, database_url) as cells:
+        for region in cells.regions:
+            with cells.connection(region) as conn:
+                tables = conn.execute(
+                    "SELECT table_schema, table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('intermediate', 'marts') ORDER BY 1, 2"
+                ).fetchall()
+                for schema, name in tables:
+                    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(name)
+                    )
+                    row = conn.execute(query).fetchone()
+                    counts.setdefault(f"{schema}.{name}", {})[region] = int(row[0]) if row else 0
+    return [
+        [name, *(f"{per_region.get(r, 0):,}" for r in settings.regions)]
+        for name, per_region in sorted(counts.items())
+    ]
+
+
+class DemoError(RuntimeError):
+    """The demo could not complete a step."""
