@@ -77,10 +77,10 @@ def _number(value: Any) -> str:
 
 def table_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
     """Summary rows of one benchmark's report (one per result, or one for its error)."""
-    name = report.get("benchmark", "?")
+    name = str(report.get("benchmark", "?"))
     if not report.get("results"):
         return [(name, "—", "—", "—", "—", "—", f"error: {report.get('error', 'no results')}")]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for res in report["results"]:
         baseline = res.get("baseline") or {}
         meets = "yes" if res.get("meets_target") else "no"
@@ -91,11 +91,11 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
         rows.append(
             (
                 name,
-                res.get("metric", "?"),
+                str(res.get("metric", "?")),
                 f"{_number(res.get('value'))} {res.get('unit', '')}".strip(),
                 f"{_number(baseline.get('value'))} ({baseline.get('name', '?')})",
                 _number(res.get("ratio")),
-                res.get("target", "—"),
+                str(res.get("target", "—")),
                 meets,
             )
         )

@@ -82,6 +82,7 @@ EVENT_COLUMN_TYPES = (
 )  # fmt: skip
 
 _JSON = json.JSONEncoder(separators=(",", ":"))
+DEADLOCK_RETRIES = 5
 
 
 class _DetailsDumper(Dumper):
@@ -139,7 +140,18 @@ class EventWriter:
         except psycopg.errors.UniqueViolation:
             # Some of these events are stored already, or the batch repeats one: the whole
             # attempt rolled back, so write it again skipping the keys that exist.
-            return self._write_once(conn, events, merge=True)
+            return self._merge_with_retries(conn, events)
+
+    def _merge_with_retries(self, conn: psycopg.Connection, events: Sequence[EmailEvent]) -> int:
+        # Two writers merging overlapping batches can deadlock on each other's keys;
+        # PostgreSQL aborts one of them, which simply tries again.
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                return self._write_once(conn, events, merge=True)
+            except psycopg.errors.DeadlockDetected:
+                if attempt == DEADLOCK_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _write_once(
         self, conn: psycopg.Connection, events: Sequence[EmailEvent], *, merge: bool

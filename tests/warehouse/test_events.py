@@ -142,3 +142,36 @@ def test_the_hourly_rollup_refreshes_incrementally_including_late_events(cells: 
             ).fetchall()
         )
     assert totals == {"sent": 10, "delivered": 10, "opened": 10, "clicked": 10, "complained": 1}
+
+
+def test_concurrent_writers_with_overlapping_batches_store_each_event_once(
+    cells: Cells,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from warehouse.db import connect
+
+    campaign = uuid.uuid4()
+    events = _events(4000, datetime(2030, 5, 1, tzinfo=UTC), campaign)
+    # Four writers, each with a window overlapping its neighbours' by half.
+    windows = [events[i * 1000 : i * 1000 + 2000] for i in range(4)]
+
+    def write(batch: list[EmailEvent]) -> int:
+        with connect(cells.url("na")) as conn:
+            return EventWriter().write(conn, batch)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        inserted = sum(pool.map(write, windows))
+    with cells.connection("na") as conn:
+        stored = conn.execute(
+            "SELECT count(*), count(DISTINCT event_id) FROM email_events WHERE campaign_id = %s",
+            (campaign,),
+        ).fetchone()
+    assert stored == (4000, 4000)
+    assert inserted == 4000
+
+
+def test_a_naive_event_time_is_refused_with_the_event_named(cells: Cells) -> None:
+    naive = _events(3, datetime(2030, 6, 1))  # no tzinfo
+    with cells.connection("na") as conn, pytest.raises(ValueError, match="naive event_time"):
+        EventWriter().write(conn, naive)
