@@ -1,5 +1,6 @@
 """When features are rebuilt: hourly and daily schedules, and a sensor on new events."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -18,7 +19,7 @@ from .resources import WarehouseResource
 LATE_EVENT_LOOKBACK_DAYS = 1
 
 
-def _daily_requests(days: list[str], regions: list[str]) -> list[dg.RunRequest]:
+def _daily_requests(days: Sequence[str], regions: Sequence[str]) -> list[dg.RunRequest]:
     return [
         dg.RunRequest(partition_key=dg.MultiPartitionKey({"region": region, "day": day}))
         for region in regions

@@ -3,10 +3,14 @@
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import psycopg
 from pydantic import PrivateAttr
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 from postwise.dbt_env import dbt_environment
 from postwise.settings import get_settings
@@ -50,7 +54,7 @@ class MlflowResource(dg.ConfigurableResource):
 
     tracking_uri: str
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> "MlflowClient":
         """An MLflow tracking client bound to ``tracking_uri``."""
         from mlflow.tracking import MlflowClient
 

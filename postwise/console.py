@@ -41,7 +41,11 @@ def output_to_file(path: Path) -> Iterator[Callable[[str], None]]:
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
         try:
-            yield lambda line: terminal.write(line + "\n")
+
+            def say(line: str) -> None:
+                terminal.write(line + "\n")
+
+            yield say
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -103,8 +103,13 @@ class Profile:
 
     __slots__ = ("tz", "rate", "cum", "factor", "day_cum")
 
-    def __init__(self, time_zone: str, peaks: tuple[tuple[float, float, float], ...],
-                 weekend_factor: float, curve: list[float] | None = None) -> None:
+    def __init__(
+        self,
+        time_zone: str,
+        peaks: tuple[tuple[float, float, float], ...],
+        weekend_factor: float,
+        curve: list[float] | None = None,
+    ) -> None:
         self.tz = zone(time_zone)
         curve = day_curve(peaks) if curve is None else curve
         day_total = sum(curve)
@@ -147,9 +152,10 @@ class Profile:
         """
         g = self.cumulative(x) if g is None else g
         s = (self.cumulative(x + SALIENCE_HOURS) - g) / SALIENCE_HOURS
-        return SALIENCE_FLOOR + (1.0 - SALIENCE_FLOOR) * (
-            1.0 - math.exp(-SALIENCE_CURVATURE * s)
-        ) / _SAL_NORM
+        return (
+            SALIENCE_FLOOR
+            + (1.0 - SALIENCE_FLOOR) * (1.0 - math.exp(-SALIENCE_CURVATURE * s)) / _SAL_NORM
+        )
 
 
 def local_weekday(x: float) -> int:

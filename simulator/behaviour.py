@@ -64,10 +64,17 @@ def _at(hours: float) -> datetime:
     return datetime.fromtimestamp(hours * 3600.0, UTC)
 
 
-def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: datetime,
-                  campaign_type: str, variant: str | None, rng: np.random.Generator,
-                  n_links: int = 3, topic: str | None = None,
-                  sender_ip: str = SENDER_IP) -> list[SimEvent]:
+def simulate_send(
+    recipient: Recipient,
+    state: RecipientState | None,
+    sent_at: datetime,
+    campaign_type: str,
+    variant: str | None,
+    rng: np.random.Generator,
+    n_links: int = 3,
+    topic: str | None = None,
+    sender_ip: str = SENDER_IP,
+) -> list[SimEvent]:
     """Simulate one message to ``recipient`` handed to its MX at ``sent_at`` (aware UTC).
 
     Updates ``state`` (pass the same state for every send to this recipient; ``None``
@@ -91,9 +98,19 @@ def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: d
         kind = status if status != "valid" else "defer"
         reply = pick(host, kind, u[3])
         hard = status == "invalid"
-        events.append(SimEvent("bounced", _at(t_h + lat_h), reply.code, reply.enhanced, False, {
-            "reply": reply.render(email, domain, sender_ip, token, token % 9000),
-            "bounce_type": "hard" if hard else "soft"}))
+        events.append(
+            SimEvent(
+                "bounced",
+                _at(t_h + lat_h),
+                reply.code,
+                reply.enhanced,
+                False,
+                {
+                    "reply": reply.render(email, domain, sender_ip, token, token % 9000),
+                    "bounce_type": "hard" if hard else "soft",
+                },
+            )
+        )
         if hard and state.hard_bounced_at is None:
             state.hard_bounced_at = events[-1].at
         return events
@@ -101,12 +118,28 @@ def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: d
     deliver_h = t_h + lat_h
     if u[4] < DEFERRAL_RATE[host]:
         reply = pick(host, "defer", u[5])
-        events.append(SimEvent("deferred", _at(deliver_h), reply.code, reply.enhanced, False,
-                               {"reply": reply.render(email, domain, sender_ip, token)}))
+        events.append(
+            SimEvent(
+                "deferred",
+                _at(deliver_h),
+                reply.code,
+                reply.enhanced,
+                False,
+                {"reply": reply.render(email, domain, sender_ip, token)},
+            )
+        )
         deliver_h += (5.0 - 25.0 * math.log(u[6])) / 60.0  # retried after 5+ minutes
     accept = pick(host, "accept", 0.0)
-    events.append(SimEvent("delivered", _at(deliver_h), accept.code, accept.enhanced, False,
-                           {"reply": accept.render(email, domain, sender_ip, token, int(t_h))}))
+    events.append(
+        SimEvent(
+            "delivered",
+            _at(deliver_h),
+            accept.code,
+            accept.enhanced,
+            False,
+            {"reply": accept.render(email, domain, sender_ip, token, int(t_h))},
+        )
+    )
     state.delivered += 1
     counts = campaign_type != "transactional"
     if counts:
@@ -129,12 +162,14 @@ def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: d
             _feedback(events, recipient, state, "complained", x + to_utc, "inbox")
         return sorted(events, key=_AT)
 
-    p_open = open_probability(recipient, state, profile, x_del, deliver_h, campaign_type, topic,
-                              g_del)
+    p_open = open_probability(
+        recipient, state, profile, x_del, deliver_h, campaign_type, topic, g_del
+    )
     opened = u[8] < p_open
     complained = u[14] < complaint_probability(recipient, state, campaign_type)
-    unsubscribed = not complained and counts and u[15] < unsubscribe_probability(
-        recipient, state, opened)
+    unsubscribed = (
+        not complained and counts and u[15] < unsubscribe_probability(recipient, state, opened)
+    )
     if opened or complained or unsubscribed:
         # When the person gets to the message: the open, or the inbox view where a
         # complaint or one-click unsubscribe happens without opening.
@@ -142,23 +177,56 @@ def simulate_send(recipient: Recipient, state: RecipientState | None, sent_at: d
         x_inbox = profile.inverse(g_del + delay_sample(quick, u[9], u[10], u[11]))
         inbox_h = x_inbox + to_utc
         if opened:
-            _human_open(events, recipient, state, inbox_h, local_weekday(x_inbox) >= 5,
-                        campaign_type, variant, topic, n_links, u, rng)
+            _human_open(
+                events,
+                recipient,
+                state,
+                inbox_h,
+                local_weekday(x_inbox) >= 5,
+                campaign_type,
+                variant,
+                topic,
+                n_links,
+                u,
+                rng,
+            )
         if complained:
-            _feedback(events, recipient, state, "complained", inbox_h + 30 * _SECOND,
-                      "opened" if opened else "inbox")
+            _feedback(
+                events,
+                recipient,
+                state,
+                "complained",
+                inbox_h + 30 * _SECOND,
+                "opened" if opened else "inbox",
+            )
         elif unsubscribed:
-            _feedback(events, recipient, state, "unsubscribed", inbox_h + 60 * _SECOND,
-                      "link" if opened else "list_unsubscribe_post")
+            _feedback(
+                events,
+                recipient,
+                state,
+                "unsubscribed",
+                inbox_h + 60 * _SECOND,
+                "link" if opened else "list_unsubscribe_post",
+            )
     if not opened and counts:
         state.sends_since_open += 1
     events.sort(key=_AT)
     return events
 
 
-def _human_open(events: list[SimEvent], recipient: Recipient, state: RecipientState, open_h: float,
-                weekend: bool, campaign_type: str, variant: str | None, topic: str | None,
-                n_links: int, u: list[float], rng: np.random.Generator) -> None:
+def _human_open(
+    events: list[SimEvent],
+    recipient: Recipient,
+    state: RecipientState,
+    open_h: float,
+    weekend: bool,
+    campaign_type: str,
+    variant: str | None,
+    topic: str | None,
+    n_links: int,
+    u: list[float],
+    rng: np.random.Generator,
+) -> None:
     at = _at(open_h)
     state.human_opens += 1
     state.sends_since_open = 0
@@ -171,16 +239,43 @@ def _human_open(events: list[SimEvent], recipient: Recipient, state: RecipientSt
     if recipient.apple_mpp and u[13] < APPLE_MAIL_READ_SHARE:
         pass  # read in Apple Mail: the image was prefetched, the real open is never seen
     elif recipient.mailbox_host == "google":
-        events.append(SimEvent("opened", at, None, None, False, {
-            "user_agent": clients.GOOGLE_PROXY_UA, "ip": clients.google_proxy_ip(v[0]),
-            "proxy": "google"}))  # a real open seen through Gmail's image proxy (§3)
+        events.append(
+            SimEvent(
+                "opened",
+                at,
+                None,
+                None,
+                False,
+                {
+                    "user_agent": clients.GOOGLE_PROXY_UA,
+                    "ip": clients.google_proxy_ip(v[0]),
+                    "proxy": "google",
+                },
+            )
+        )  # a real open seen through Gmail's image proxy (§3)
     else:
-        events.append(SimEvent("opened", at, None, None, False,
-                               {"user_agent": client[0], "ip": ip, "device": device}))
+        events.append(
+            SimEvent(
+                "opened",
+                at,
+                None,
+                None,
+                False,
+                {"user_agent": client[0], "ip": ip, "device": device},
+            )
+        )
         if v[1] < REOPEN:
             again = open_h + (60.0 - 3600.0 * math.log(v[2]) * 6) * _SECOND
-            events.append(SimEvent("opened", _at(again), None, None, False,
-                                   {"user_agent": client[0], "ip": ip, "device": device}))
+            events.append(
+                SimEvent(
+                    "opened",
+                    _at(again),
+                    None,
+                    None,
+                    False,
+                    {"user_agent": client[0], "ip": ip, "device": device},
+                )
+            )
     ctor = click_to_open(recipient, campaign_type, variant, topic, mobile, weekend)
     if v[3] >= ctor:
         return
@@ -190,25 +285,42 @@ def _human_open(events: list[SimEvent], recipient: Recipient, state: RecipientSt
     if v[7] < SECOND_CLICK and n_links > 1:
         links.append((links[0] + 1) % n_links)
     for k, link in enumerate(links):
-        events.append(SimEvent("clicked", _at(click_h + k * 90 * _SECOND), None, None, False, {
-            "user_agent": client[1], "ip": ip, "link": link, "method": "GET",
-            "device": device}))
+        events.append(
+            SimEvent(
+                "clicked",
+                _at(click_h + k * 90 * _SECOND),
+                None,
+                None,
+                False,
+                {
+                    "user_agent": client[1],
+                    "ip": ip,
+                    "link": link,
+                    "method": "GET",
+                    "device": device,
+                },
+            )
+        )
 
 
-def _feedback(events: list[SimEvent], recipient: Recipient, state: RecipientState, kind: str,
-              at_h: float, channel: str) -> None:
+def _feedback(
+    events: list[SimEvent],
+    recipient: Recipient,
+    state: RecipientState,
+    kind: str,
+    at_h: float,
+    channel: str,
+) -> None:
     at = _at(at_h)
     if kind == "complained":
         state.complained_at = state.complained_at or at
         # Gmail sends no per-message feedback loop; complaints surface only in aggregate.
         report = "postmaster_aggregate" if recipient.provider == "gmail" else "arf"
-        events.append(SimEvent(kind, at, None, None, False, {"channel": channel,
-                                                             "report": report}))
+        events.append(SimEvent(kind, at, None, None, False, {"channel": channel, "report": report}))
     else:
         state.unsubscribed_at = state.unsubscribed_at or at
         method = "GET" if channel == "link" else "POST"
-        events.append(SimEvent(kind, at, None, None, False, {"channel": channel,
-                                                             "method": method}))
+        events.append(SimEvent(kind, at, None, None, False, {"channel": channel, "method": method}))
 
 
 def _mpp_prefetch(events: list[SimEvent], deliver_h: float, rng: np.random.Generator) -> None:
@@ -219,12 +331,19 @@ def _mpp_prefetch(events: list[SimEvent], deliver_h: float, rng: np.random.Gener
         delay = 0.5 + 9.5 * w[1]  # when the phone is next charging on Wi-Fi
     else:
         return
-    events.append(SimEvent("opened", _at(deliver_h + delay), None, None, True,
-                           {"user_agent": clients.MPP_UA, "ip": clients.mpp_ip(w[2])}))
+    events.append(
+        SimEvent(
+            "opened",
+            _at(deliver_h + delay),
+            None,
+            None,
+            True,
+            {"user_agent": clients.MPP_UA, "ip": clients.mpp_ip(w[2])},
+        )
+    )
 
 
-def _scan(events: list[SimEvent], deliver_h: float, n_links: int,
-          rng: np.random.Generator) -> None:
+def _scan(events: list[SimEvent], deliver_h: float, n_links: int, rng: np.random.Generator) -> None:
     w = rng.random(4 + 2 * n_links).tolist()
     ip = clients.scanner_ip(w[0])
     ua = clients.SCANNER_UAS[0 if w[1] < 0.7 else 1]
@@ -234,8 +353,16 @@ def _scan(events: list[SimEvent], deliver_h: float, n_links: int,
     for link in range(n_links):
         at = _at(deliver_h + SCANNER_CLICK_WINDOW_SECONDS.value * w[4 + 2 * link] * _SECOND)
         method = "HEAD" if w[5 + 2 * link] < 0.4 else "GET"
-        events.append(SimEvent("clicked", at, None, None, True,
-                               {"user_agent": ua, "ip": ip, "link": link, "method": method}))
+        events.append(
+            SimEvent(
+                "clicked",
+                at,
+                None,
+                None,
+                True,
+                {"user_agent": ua, "ip": ip, "link": link, "method": method},
+            )
+        )
 
 
 def _link(v: float, n_links: int) -> int:

@@ -13,22 +13,35 @@ MPP_UA = "Mozilla/5.0"
 GOOGLE_PROXY_UA = (
     "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 )
-_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-           "(KHTML, like Gecko) Mobile/15E148")
-_IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-                  "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
-_ANDROID = ("Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) "
-            "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile "
-            "Safari/537.36")
-_ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like "
-                   "Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36")
-_WIN_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
-               "Gecko) Chrome/124.0.0.0 Safari/537.36")
+_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148"
+)
+_IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile "
+    "Safari/537.36"
+)
+_ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36"
+)
+_WIN_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
 _OUTLOOK = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
-_MAC_MAIL = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, "
-             "like Gecko)")
-_MAC_SAFARI = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, "
-               "like Gecko) Version/17.5 Safari/605.1.15")
+_MAC_MAIL = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+)
+_MAC_SAFARI = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) Version/17.5 Safari/605.1.15"
+)
 
 # (open user agent, click user agent): the mail client fetches the pixel, the browser
 # follows the link.
@@ -83,8 +96,7 @@ def scanner_ip(u: float) -> str:
     return f"{a}.{b}.{c}.{d}"
 
 
-def client_pair(corporate: bool, apple_share: float, u1: float,
-                u2: float) -> tuple[int, int]:
+def client_pair(corporate: bool, apple_share: float, u1: float, u2: float) -> tuple[int, int]:
     """(mobile client, desktop client) indexes into ``CLIENTS`` for one person."""
     mobile = 0 if u1 < min(0.3 + apple_share * 1.6, 0.75) else 1
     if corporate:

@@ -23,8 +23,11 @@ from .calibration import (
 if TYPE_CHECKING:
     from .world import Recipient
 
-OPEN_TYPE_MULTIPLIER = {"marketing": 1.0, "triggered": TRIGGERED_OPEN_MULTIPLIER.value,
-                        "transactional": TRANSACTIONAL_OPEN_MULTIPLIER.value}
+OPEN_TYPE_MULTIPLIER = {
+    "marketing": 1.0,
+    "triggered": TRIGGERED_OPEN_MULTIPLIER.value,
+    "transactional": TRANSACTIONAL_OPEN_MULTIPLIER.value,
+}
 # Day-of-week effect on opening, Monday first: Tue/Wed best, weekend lowest (§2,
 # GetResponse via MarketingCharts), kept small on weekdays ("a moving target", eROI).
 DOW_OPEN_MULTIPLIER = (0.96, 1.0, 1.0, 0.98, 0.94, 0.80, 0.83)
@@ -57,17 +60,23 @@ def _excess(fatigue: float) -> float:
     return max(fatigue - 0.5, 0.0) / FATIGUE_SENDS_PER_WEEK.value
 
 
-def open_probability(recipient: Recipient, state: Any, profile: Profile, x_delivery: float,
-                     delivered_h: float, campaign_type: str, topic: str | None,
-                     g_delivery: float | None = None) -> float:
+def open_probability(
+    recipient: Recipient,
+    state: Any,
+    profile: Profile,
+    x_delivery: float,
+    delivered_h: float,
+    campaign_type: str,
+    topic: str | None,
+    g_delivery: float | None = None,
+) -> float:
     """P(a human eventually opens) for a message delivered at local week-hour ``x_delivery``.
 
     ``state`` (or None for a fresh recipient) must already include this send's fatigue;
     ``g_delivery`` may pass ``profile.cumulative(x_delivery)``.
     """
     p = recipient.engagement * OPEN_TYPE_MULTIPLIER[campaign_type]
-    p *= DOW_OPEN_MULTIPLIER[local_weekday(x_delivery)] * profile.salience(x_delivery,
-                                                                           g_delivery)
+    p *= DOW_OPEN_MULTIPLIER[local_weekday(x_delivery)] * profile.salience(x_delivery, g_delivery)
     tenure_days = (delivered_h - recipient.signed_up_at.timestamp() / 3600.0) / 24.0
     if tenure_days >= 0.0:
         p *= 1.0 + NEW_SUBSCRIBER_BOOST * math.exp(-tenure_days / NEW_SUBSCRIBER_DAYS)
@@ -76,14 +85,20 @@ def open_probability(recipient: Recipient, state: Any, profile: Profile, x_deliv
     if state is not None and campaign_type != "transactional":
         ratio = _excess(state.fatigue)
         if ratio > 1.0:  # §5 Validity: flat up to ~5/week, then read rates fall
-            p *= ratio ** -FATIGUE_OPEN_EXPONENT.value
+            p *= ratio**-FATIGUE_OPEN_EXPONENT.value
         # Long non-openers drift away (§5: re-sends to non-openers get about half).
         p *= max(0.5, 1.0 - 0.04 * max(0, state.sends_since_open - 5))
     return min(p, MAX_OPEN_PROBABILITY)
 
 
-def click_to_open(recipient: Recipient, campaign_type: str, variant: str | None, topic: str | None,
-                  mobile: bool, weekend: bool) -> float:
+def click_to_open(
+    recipient: Recipient,
+    campaign_type: str,
+    variant: str | None,
+    topic: str | None,
+    mobile: bool,
+    weekend: bool,
+) -> float:
     """P(at least one click | human open on this device)."""
     ctor = CTOR_BASE * CTOR_TYPE_MULTIPLIER[campaign_type]
     ctor *= MOBILE_CTOR if mobile else DESKTOP_CTOR
@@ -96,12 +111,18 @@ def click_to_open(recipient: Recipient, campaign_type: str, variant: str | None,
     return min(ctor, 0.9)
 
 
-def expected_click_to_open(recipient: Recipient, campaign_type: str, variant: str | None,
-                           topic: str | None = None, weekend: bool = False) -> float:
+def expected_click_to_open(
+    recipient: Recipient,
+    campaign_type: str,
+    variant: str | None,
+    topic: str | None = None,
+    weekend: bool = False,
+) -> float:
     """Click-to-open averaged over the device the person opens on."""
     pm = MOBILE_OPEN_SHARE[recipient.device]
-    return (pm * click_to_open(recipient, campaign_type, variant, topic, True, weekend)
-            + (1 - pm) * click_to_open(recipient, campaign_type, variant, topic, False, weekend))
+    return pm * click_to_open(recipient, campaign_type, variant, topic, True, weekend) + (
+        1 - pm
+    ) * click_to_open(recipient, campaign_type, variant, topic, False, weekend)
 
 
 def complaint_probability(recipient: Recipient, state: Any, campaign_type: str) -> float:

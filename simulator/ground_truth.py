@@ -33,10 +33,14 @@ def _profile(recipient: Recipient, state: RecipientState | None) -> Profile:
     return Profile(recipient.time_zone, recipient.activity_peaks, recipient.weekend_factor)
 
 
-def true_open_probability_24h(recipient: Recipient, state: RecipientState | None,
-                              send_time_utc: datetime, campaign_type: str = "marketing",
-                              topic: str | None = None,
-                              profile: Profile | None = None) -> float:
+def true_open_probability_24h(
+    recipient: Recipient,
+    state: RecipientState | None,
+    send_time_utc: datetime,
+    campaign_type: str = "marketing",
+    topic: str | None = None,
+    profile: Profile | None = None,
+) -> float:
     """P(a human opens within 24 h of ``send_time_utc`` | the message is delivered promptly).
 
     ``state`` None means a fresh recipient (no fatigue, no inactivity); otherwise the
@@ -57,29 +61,31 @@ def true_open_probability_24h(recipient: Recipient, state: RecipientState | None
         view = SimpleNamespace(fatigue=fatigue, sends_since_open=state.sends_since_open)
     x_sent, _ = profile.local_hours(send_time_utc)
     x_del = x_sent + MEAN_DELIVERY_LATENCY_HOURS
-    p = open_probability(recipient, view, profile, x_del, t_h + MEAN_DELIVERY_LATENCY_HOURS,
-                         campaign_type, topic)
+    p = open_probability(
+        recipient, view, profile, x_del, t_h + MEAN_DELIVERY_LATENCY_HOURS, campaign_type, topic
+    )
     g_del = profile.cumulative(x_del)
     quick = immediate_share(profile.cumulative(x_del + 1.0) - g_del)
     return p * delay_cdf(profile.cumulative(x_sent + 24.0) - g_del, quick)
 
 
-def true_click_to_open(recipient: Recipient, variant: str | None,
-                       campaign_type: str = "marketing") -> float:
+def true_click_to_open(
+    recipient: Recipient, variant: str | None, campaign_type: str = "marketing"
+) -> float:
     """P(click | human open) on a weekday, averaged over the device the person opens on."""
     return expected_click_to_open(recipient, campaign_type, variant)
 
 
-def true_click_rate(recipient: Recipient, variant: str | None,
-                    campaign_type: str = "marketing") -> float:
+def true_click_rate(
+    recipient: Recipient, variant: str | None, campaign_type: str = "marketing"
+) -> float:
     """P(human click | delivered) under reference conditions.
 
     Reference: a Tuesday delivery at average activity (salience 1), a settled subscriber
     (no new-subscriber boost), no fatigue or inactivity, no topic. Comparable across
     variants and recipients; the argmax over variants is the oracle variant.
     """
-    p_open = min(recipient.engagement * OPEN_TYPE_MULTIPLIER[campaign_type],
-                 MAX_OPEN_PROBABILITY)
+    p_open = min(recipient.engagement * OPEN_TYPE_MULTIPLIER[campaign_type], MAX_OPEN_PROBABILITY)
     return p_open * true_click_to_open(recipient, variant, campaign_type)
 
 
@@ -87,13 +93,18 @@ def oracle_send_hour_utc(recipient: Recipient, day: date, campaign_type: str = "
     """The UTC hour of ``day`` whose send maximises the 24-hour human open probability."""
     profile = _profile(recipient, None)
     start = datetime.combine(day, time(0), tzinfo=UTC)
-    scores = [true_open_probability_24h(recipient, None, start + timedelta(hours=h),
-                                        campaign_type, profile=profile) for h in range(24)]
+    scores = [
+        true_open_probability_24h(
+            recipient, None, start + timedelta(hours=h), campaign_type, profile=profile
+        )
+        for h in range(24)
+    ]
     return max(range(24), key=scores.__getitem__)
 
 
-def oracle_open_probability_24h(recipient: Recipient, day: date,
-                                campaign_type: str = "marketing") -> float:
+def oracle_open_probability_24h(
+    recipient: Recipient, day: date, campaign_type: str = "marketing"
+) -> float:
     """The 24-hour open probability reached by sending at ``oracle_send_hour_utc``."""
     hour = oracle_send_hour_utc(recipient, day, campaign_type)
     at = datetime.combine(day, time(hour), tzinfo=UTC)

@@ -45,8 +45,10 @@ PEAK_TEMPLATES = (
     (20.4, 1.4, 0.26, 0.49),
     (6.8, 0.8, 0.02, 0.05),
 )
-_PEAK_CUM = {dev: cumulative(tuple((str(i), t[2 + j]) for i, t in enumerate(PEAK_TEMPLATES)))[1]
-             for j, dev in enumerate(("desktop", "mobile"))}
+_PEAK_CUM = {
+    dev: cumulative(tuple((str(i), t[2 + j]) for i, t in enumerate(PEAK_TEMPLATES)))[1]
+    for j, dev in enumerate(("desktop", "mobile"))
+}
 
 # Engagement classes (dormant, occasional, engaged): logit-normal (mu, sigma). Older
 # sign-ups are more often dormant (Return Path: 56% of subscribers remain after 12 months;
@@ -54,8 +56,12 @@ _PEAK_CUM = {dev: cumulative(tuple((str(i), t[2 + j]) for i, t in enumerate(PEAK
 _ENGAGEMENT = ((-3.9, 0.7), (-0.95, 0.6), (0.75, 0.6))
 _REGION_ENGAGEMENT = {"na": 1.05, "eu": 0.95, "apac": 0.95}  # GetResponse 2023 by region
 _OCEANIA = {"AU", "NZ"}  # Oceania opens 37.9% vs 26.8% worldwide (GetResponse 2023)
-_SEGMENT_VARIANT = {"mobile": {"B": 0.12, "C": -0.08}, "desktop": {"C": 0.10},
-                    "eu": {"A": 0.08}, "apac": {"B": 0.06}}
+_SEGMENT_VARIANT = {
+    "mobile": {"B": 0.12, "C": -0.08},
+    "desktop": {"C": 0.10},
+    "eu": {"A": 0.08},
+    "apac": {"B": 0.06},
+}
 _SCANNED_SHARE = {"microsoft365": 0.45, "google": 0.20, "other": 0.35}  # [A] per domain
 
 _C_COUNTRY, _C_TZ, _C_LOCALE, _C_PROVIDER, _C_DOMAIN, _C_COMPANY = range(6)
@@ -64,19 +70,46 @@ _C_NPEAKS, _C_PEAK0, _C_WEIGHT0, _C_BASE_WEIGHT = 16, 17, 26, 31
 _C_STATUS, _C_OFFSET, _C_DELETE, _C_FULL, _C_FULL_LEN = 44, 45, 46, 47, 48
 _N_COLUMNS = 50
 # Normal pairs: (cos column, sin column) -> two independent N(0, 1) draws.
-_PAIRS = ((14, 15), (18, 19), (21, 22), (24, 25), (29, 30), (32, 33), (34, 35), (36, 37),
-          (38, 39), (40, 41), (42, 43))
+_PAIRS = (
+    (14, 15),
+    (18, 19),
+    (21, 22),
+    (24, 25),
+    (29, 30),
+    (32, 33),
+    (34, 35),
+    (36, 37),
+    (38, 39),
+    (40, 41),
+    (42, 43),
+)
 
-_PATTERNS = ("{f}.{l}{n}", "{f}{l}{n}", "{fi}{l}{n}", "{f}_{l}{n}", "{f}{n}", "{l}.{f}{n}",
-             "{f}.{l}.{n}")
-_PATTERN_CUM = cumulative(tuple((p, w) for p, w in zip(
-    _PATTERNS, (0.35, 0.15, 0.15, 0.07, 0.10, 0.08, 0.10), strict=True)))[1]
+_PATTERNS = (
+    "{f}.{l}{n}",
+    "{f}{l}{n}",
+    "{fi}{l}{n}",
+    "{f}_{l}{n}",
+    "{f}{n}",
+    "{l}.{f}{n}",
+    "{f}.{l}.{n}",
+)
+_PATTERN_CUM = cumulative(
+    tuple(
+        (p, w) for p, w in zip(_PATTERNS, (0.35, 0.15, 0.15, 0.07, 0.10, 0.08, 0.10), strict=True)
+    )
+)[1]
 _COUNTRY_CUM = cumulative(tuple((c.code, c.weight) for c in COUNTRIES))[1]
 
 
 # Inverse-CDF tables, built once: hashing the nested tuples on every call would dominate.
-_TABLES = {c.code: {"tz": cumulative(c.time_zones), "locale": cumulative(c.locales),
-                    "provider": cumulative(c.providers)} for c in COUNTRIES}
+_TABLES = {
+    c.code: {
+        "tz": cumulative(c.time_zones),
+        "locale": cumulative(c.locales),
+        "provider": cumulative(c.providers),
+    }
+    for c in COUNTRIES
+}
 
 
 @cache
@@ -117,12 +150,22 @@ def build_batch(world: World, indices: np.ndarray) -> list[dict[str, Any]]:
     start_h = world.start.timestamp() / 3600.0
     span = world.days + HISTORY_BEFORE_START_DAYS
     effects = {v: world.variant_effect(v) for v in VARIANTS}
-    return [_one(world, int(i), u, z, end_h, start_h, span, effects)
-            for i, u, z in zip(indices.tolist(), u_all.tolist(), z_all.tolist(), strict=True)]
+    return [
+        _one(world, int(i), u, z, end_h, start_h, span, effects)
+        for i, u, z in zip(indices.tolist(), u_all.tolist(), z_all.tolist(), strict=True)
+    ]
 
 
-def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
-         start_h: float, span: float, effects: dict[str, float]) -> dict[str, Any]:
+def _one(
+    world: World,
+    index: int,
+    u: list[float],
+    z: list[float],
+    end_h: float,
+    start_h: float,
+    span: float,
+    effects: dict[str, float],
+) -> dict[str, Any]:
     country = COUNTRIES[min(bisect_right(_COUNTRY_CUM, u[_C_COUNTRY]), len(COUNTRIES) - 1)]
     tables = _TABLES[country.code]
     locale = _choose(tables["locale"], u[_C_LOCALE])
@@ -147,8 +190,11 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
     apple_mpp = u[_C_APPLE] < apple_share and u[_C_MPP] < MPP_ADOPTION_AMONG_APPLE_MAIL.value
     mobile_share = 0.75 if apple_mpp else 0.25 if corporate else 0.50
     device = "mobile" if u[_C_DEVICE] < mobile_share else "desktop"
-    scanned = corporate and _random.unit(world.seed_key, domain_key(domain), 2) < _SCANNED_SHARE[
-        host if host in _SCANNED_SHARE else "other"]
+    scanned = (
+        corporate
+        and _random.unit(world.seed_key, domain_key(domain), 2)
+        < _SCANNED_SHARE[host if host in _SCANNED_SHARE else "other"]
+    )
 
     offset_days = u[_C_OFFSET] * span
     signed_up_h = end_h - offset_days * 24.0
@@ -161,8 +207,10 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
     peaks = _peaks(device, u, z)
     weekend = min(max(0.72 * math.exp(0.25 * z[32]), 0.3), 1.3)
     by_device, by_region = _SEGMENT_VARIANT[device], _SEGMENT_VARIANT.get(country.region, {})
-    variant = {v: math.exp(effects[v] + by_device.get(v, 0.0) + by_region.get(v, 0.0)
-                           + 0.25 * z[35 + k]) for k, v in enumerate(VARIANTS)}
+    variant = {
+        v: math.exp(effects[v] + by_device.get(v, 0.0) + by_region.get(v, 0.0) + 0.25 * z[35 + k])
+        for k, v in enumerate(VARIANTS)
+    }
     topic = {t: math.exp(0.35 * z[38 + k] - 0.06125) for k, t in enumerate(TOPICS)}
 
     status = "invalid" if u[_C_STATUS] < 0.008 else "full" if u[_C_STATUS] < 0.011 else "valid"
@@ -176,18 +224,33 @@ def _one(world: World, index: int, u: list[float], z: list[float], end_h: float,
             full_from = _dt(max(base_h, delete_h - (7.0 + 23.0 * u[_C_FULL_LEN]) * 24.0))
 
     return {
-        "index": index, "contact_id": world.contact_id(index), "email": email,
-        "first_name": first, "last_name": last, "country": country.code,
-        "time_zone": _choose(tables["tz"], u[_C_TZ]), "locale": locale, "provider": provider,
-        "email_domain": domain, "device": device, "apple_mpp": apple_mpp,
-        "scanned_links": scanned, "engagement": min(engagement, 0.95),
-        "activity_peaks": peaks, "weekend_factor": weekend,
-        "variant_affinity": variant, "topic_affinity": topic, "address_status": status,
+        "index": index,
+        "contact_id": world.contact_id(index),
+        "email": email,
+        "first_name": first,
+        "last_name": last,
+        "country": country.code,
+        "time_zone": _choose(tables["tz"], u[_C_TZ]),
+        "locale": locale,
+        "provider": provider,
+        "email_domain": domain,
+        "device": device,
+        "apple_mpp": apple_mpp,
+        "scanned_links": scanned,
+        "engagement": min(engagement, 0.95),
+        "activity_peaks": peaks,
+        "weekend_factor": weekend,
+        "variant_affinity": variant,
+        "topic_affinity": topic,
+        "address_status": status,
         "complaint_propensity": 0.00011 * math.exp(1.1 * z[33]),
         "unsubscribe_propensity": 0.0030 * math.exp(0.8 * z[34]),
-        "created_at_offset_days": offset_days, "region": country.region,
-        "mailbox_host": host, "signed_up_at": _dt(signed_up_h),
-        "mailbox_full_from": full_from, "mailbox_deleted_at": deleted_at,
+        "created_at_offset_days": offset_days,
+        "region": country.region,
+        "mailbox_host": host,
+        "signed_up_at": _dt(signed_up_h),
+        "mailbox_full_from": full_from,
+        "mailbox_deleted_at": deleted_at,
     }
 
 

@@ -90,8 +90,7 @@ class CampaignPlan:
             return recipient.signed_up_at + timedelta(hours=self.lag_hours * (0.5 + u))
         # The action (cart, order, reset) happens while the person is active: invert the
         # cumulative activity at a uniform point of that day.
-        profile = Profile(recipient.time_zone, recipient.activity_peaks,
-                          recipient.weekend_factor)
+        profile = Profile(recipient.time_zone, recipient.activity_peaks, recipient.weekend_factor)
         x0, offset = profile.local_hours(self.send_at)
         g0 = profile.cumulative(x0)
         x = profile.inverse(g0 + u * (profile.cumulative(x0 + self.window_hours) - g0))
@@ -105,12 +104,34 @@ def build_schedule(world: World) -> list[CampaignPlan]:
     day0 = world.start.replace(hour=0, minute=0, second=0, microsecond=0)
     plans: list[CampaignPlan] = []
 
-    def plan(name: str, kind: str, at: datetime, share: float, variants: tuple[str, ...],
-             topic: str | None, window: float, trigger: str | None, lag: float) -> None:
+    def plan(
+        name: str,
+        kind: str,
+        at: datetime,
+        share: float,
+        variants: tuple[str, ...],
+        topic: str | None,
+        window: float,
+        trigger: str | None,
+        lag: float,
+    ) -> None:
         if world.start <= at < world.end:
             key = _random.key(world.seed_key, len(plans), 0xCA)
-            plans.append(CampaignPlan(uuid.uuid5(ns, name), name, kind, at, share, variants,
-                                      topic, window, trigger, lag, key))
+            plans.append(
+                CampaignPlan(
+                    uuid.uuid5(ns, name),
+                    name,
+                    kind,
+                    at,
+                    share,
+                    variants,
+                    topic,
+                    window,
+                    trigger,
+                    lag,
+                    key,
+                )
+            )
 
     weights = np.array([1.0] * 5 + [WEEKEND_SEND_WEIGHT.value] * 2)
     for week in range((world.days + 6) // 7 + 1):
@@ -121,8 +142,13 @@ def build_schedule(world: World) -> list[CampaignPlan]:
             # Half the sends at a main market's morning (EU 6-10, NA 13-16 UTC), half at
             # any hour, so that local send hours cover the clock.
             r = rng.random()
-            hour = (rng.uniform(6, 10) if r < 0.25 else rng.uniform(13, 16) if r < 0.5
-                    else rng.uniform(0, 24))
+            hour = (
+                rng.uniform(6, 10)
+                if r < 0.25
+                else rng.uniform(13, 16)
+                if r < 0.5
+                else rng.uniform(0, 24)
+            )
             at = week_start + timedelta(days=d, hours=round(hour * 12) / 12)
             topic = TOPICS[int(rng.integers(len(TOPICS)))]
             share = 1.0 if rng.random() < 0.4 else float(rng.uniform(0.5, 0.95))
@@ -138,4 +164,3 @@ def build_schedule(world: World) -> list[CampaignPlan]:
             plan(f"{trigger} {day:%Y-%m-%d}", kind, at, share, (), None, window, trigger, lag)
     plans.sort(key=lambda p: (p.send_at, p.name))
     return plans
-

@@ -62,20 +62,27 @@ class RecipientState:
         """
         h1 = _random.mix64(recipient.contact_id.int & _MASK)
         h2 = _random.mix64(h1)
-        u1, u2, u3 = ((h1 >> 11) + 0.5) * _UNIT, ((h2 >> 11) + 0.5) * _UNIT, (
-            (h1 & 0xFFFFF) + 0.5) / 0x100000
+        u1, u2, u3 = (
+            ((h1 >> 11) + 0.5) * _UNIT,
+            ((h2 >> 11) + 0.5) * _UNIT,
+            ((h1 & 0xFFFFF) + 0.5) / 0x100000,
+        )
         country = COUNTRY_BY_CODE[recipient.country]
-        mobile, desktop = clients.client_pair(recipient.provider == "corporate",
-                                              country.apple_mail_share, u1, u2)
+        mobile, desktop = clients.client_pair(
+            recipient.provider == "corporate", country.apple_mail_share, u1, u2
+        )
         p = min(max(recipient.engagement, 0.01), 0.95)
         idle = int(math.log(u3) / math.log(1.0 - p))
         return cls(
-            profile=Profile(recipient.time_zone, recipient.activity_peaks,
-                            recipient.weekend_factor, curve),
-            mobile_client=mobile, desktop_client=desktop,
+            profile=Profile(
+                recipient.time_zone, recipient.activity_peaks, recipient.weekend_factor, curve
+            ),
+            mobile_client=mobile,
+            desktop_client=desktop,
             home_ip=clients.person_ip(recipient.region, _random.mix64(h2)),
             mobile_ip=clients.person_ip(recipient.region, _random.mix64(h2 ^ 0x5A5A)),
-            sends_since_open=min(idle, 30))
+            sends_since_open=min(idle, 30),
+        )
 
     def receiving(self, at: datetime | None = None) -> bool:
         """False once the address opted out, complained or hard-bounced (before ``at``)."""
@@ -87,4 +94,5 @@ class RecipientState:
     def suppressed_before(self, at: datetime) -> bool:
         """Whether the person unsubscribed or complained before ``at``."""
         return (self.unsubscribed_at is not None and self.unsubscribed_at <= at) or (
-            self.complained_at is not None and self.complained_at <= at)
+            self.complained_at is not None and self.complained_at <= at
+        )

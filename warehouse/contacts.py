@@ -71,8 +71,9 @@ def insert_contacts(conn: psycopg.Connection, rows: Sequence[ContactRow]) -> int
 
 def insert_messages(conn: psycopg.Connection, rows: Sequence[MessageRow]) -> int:
     """Bulk-insert messages; existing message ids are left alone."""
-    # COPY writes a list as a PostgreSQL array; the row keeps an immutable tuple.
-    as_arrays = [row._replace(attachment_types=list(row.attachment_types)) for row in rows]
+    # COPY writes a list as a PostgreSQL array; the row keeps an immutable tuple in its
+    # last field, attachment_types.
+    as_arrays = [(*row[:-1], list(row.attachment_types)) for row in rows]
     return copy_rows(conn, "messages", MessageRow._fields, as_arrays)
 
 

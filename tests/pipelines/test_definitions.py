@@ -31,11 +31,13 @@ def describe(defs: dg.Definitions) -> dict[str, list[str]]:
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     return {
-        "assets": sorted(key.to_user_string() for key in graph.get_all_asset_keys()
-                         if graph.get(key).is_materializable),
+        "assets": sorted(
+            key.to_user_string()
+            for key in graph.get_all_asset_keys()
+            if graph.get(key).is_materializable
+        ),
         "asset_checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
-        "jobs": sorted(job.name for job in repo.get_all_jobs()
-                       if not job.name.startswith("__")),
+        "jobs": sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__")),
         "schedules": sorted(s.name for s in repo.schedule_defs),
         "sensors": sorted(s.name for s in repo.sensor_defs),
     }
@@ -53,9 +55,18 @@ def test_the_definitions_load_and_match_the_snapshot(defs: dg.Definitions) -> No
 
 def test_every_mart_other_packages_read_is_an_asset_with_checks(defs: dg.Definitions) -> None:
     shape = describe(defs)
-    for mart in ("message_outcomes", "recipient_engagement_features", "send_time_training",
-                 "variant_exposures", "campaign_daily", "domain_reputation", "delivery_latency",
-                 "smtp_response_codes", "engagement_decay", "send_volume_timeseries"):
+    for mart in (
+        "message_outcomes",
+        "recipient_engagement_features",
+        "send_time_training",
+        "variant_exposures",
+        "campaign_daily",
+        "domain_reputation",
+        "delivery_latency",
+        "smtp_response_codes",
+        "engagement_decay",
+        "send_volume_timeseries",
+    ):
         assert f"marts/{mart}" in shape["assets"]
         assert any(check.startswith(f"marts/{mart}:") for check in shape["asset_checks"])
 

@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 
 from pipelines.logic import (
-    dbt_build_args,
     days_to_refresh,
+    dbt_build_args,
     decode_cursor,
     encode_cursor,
     region_and_day,
@@ -26,9 +26,18 @@ def test_a_region_day_key_splits_into_its_region_and_day() -> None:
 def test_dbt_is_built_inside_the_region_cell_and_limited_to_one_day() -> None:
     assert dbt_build_args("na") == ["build", "--target", "na"]
     assert dbt_build_args("eu", "2026-11-20") == [
-        "build", "--target", "eu", "--vars", '{"day": "2026-11-20"}']
+        "build",
+        "--target",
+        "eu",
+        "--vars",
+        '{"day": "2026-11-20"}',
+    ]
     assert dbt_build_args("eu", "2026-11-20", full_refresh=True) == [
-        "build", "--target", "eu", "--full-refresh"]
+        "build",
+        "--target",
+        "eu",
+        "--full-refresh",
+    ]
 
 
 def test_a_day_that_is_not_a_date_never_reaches_dbt() -> None:
@@ -38,7 +47,9 @@ def test_a_day_that_is_not_a_date_never_reaches_dbt() -> None:
 
 def test_only_regions_whose_events_moved_are_refreshed() -> None:
     assert regions_with_new_events({"na": 10, "eu": 5}, {"na": 10, "eu": 7, "apac": 1}) == [
-        "apac", "eu"]
+        "apac",
+        "eu",
+    ]
     assert regions_with_new_events({"na": 10}, {"na": 10}) == []
 
 

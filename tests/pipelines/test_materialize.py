@@ -20,7 +20,8 @@ def built(
     cells: Cells, settings: Settings, database_server_url: str, run_prefix: str
 ) -> Iterator[list]:
     simulate_history(
-        cells, settings,
+        cells,
+        settings,
         HistoryOptions(contacts=300, days=20, seed=23, org_slug="dagster-test", end=END),
         progress=False,
     )
@@ -38,11 +39,17 @@ def built(
 
 def test_every_asset_of_every_region_materializes(built: list, cells: Cells) -> None:
     assert [(s.region, s.success) for s in built] == [
-        (region, True) for region in ("na", "eu", "apac") for _ in range(3)]
+        (region, True) for region in ("na", "eu", "apac") for _ in range(3)
+    ]
     for region in cells.regions:
         with cells.connection(region) as conn:
-            for mart in ("message_outcomes", "recipient_engagement_features",
-                         "send_time_training", "campaign_daily", "send_volume_timeseries"):
+            for mart in (
+                "message_outcomes",
+                "recipient_engagement_features",
+                "send_time_training",
+                "campaign_daily",
+                "send_volume_timeseries",
+            ):
                 count = conn.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()
                 assert count[0] > 0, (region, mart)
             hourly = conn.execute("SELECT count(*) FROM email_events_hourly").fetchone()
@@ -54,12 +61,15 @@ def test_a_one_day_partition_rewrites_only_that_day(built: list, cells: Cells) -
     from pipelines.features import dbt_daily_marts
 
     day = date(2026, 2, 20)
-    query = ("SELECT queued_date, count(*), array_agg(xmin::text::bigint ORDER BY message_id) "
-             "FROM marts.message_outcomes GROUP BY 1")
+    query = (
+        "SELECT queued_date, count(*), array_agg(xmin::text::bigint ORDER BY message_id) "
+        "FROM marts.message_outcomes GROUP BY 1"
+    )
     with cells.connection("eu") as conn:
         before = {d: (n, xs) for d, n, xs in conn.execute(query)}
     result = dg.materialize(
-        [dbt_daily_marts], resources=defs.resources,
+        [dbt_daily_marts],
+        resources=defs.resources,
         partition_key=dg.MultiPartitionKey({"region": "eu", "day": day.isoformat()}),
     )
     assert result.success
