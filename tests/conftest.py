@@ -9,19 +9,27 @@ them afterwards, so runs never collide.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 
-from postwise.settings import Settings
+from postwise.dbt_env import dbt_environment
+from postwise.settings import Settings, with_database
 from postwise.stack import EmbeddedPostgres, EmbeddedRedis
-from warehouse.db import Cells, drop_database
+from simulator.history import HistoryOptions, HistoryResult, simulate_history
+from simulator.world import World
+from warehouse.db import Cells, drop_database, ensure_database
 from warehouse.migrate import migrate_all
 
 
@@ -103,3 +111,101 @@ def redis_client(redis_url: str, run_prefix: str) -> Iterator[redis.Redis]:
     for key in client.scan_iter(match=f"{run_prefix}:*"):
         client.delete(key)
     client.close()
+
+
+# ---------------------------------------------------------------------------------------
+# A simulated history with every dbt model built, for tests that read the marts.
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt"
+
+
+@dataclass(frozen=True)
+class MartsHistory:
+    """A history written into this run's cells and the marts dbt built from it."""
+
+    options: HistoryOptions
+    result: HistoryResult
+
+    def world(self) -> World:
+        """The simulated world behind the history (ground truth for evaluation)."""
+        return World(self.options.seed, self.options.contacts, self.result.start, self.options.days)
+
+
+def dbt_build_all_regions(
+    settings: Settings, server_url: str, workdir: Path, variables: dict[str, str]
+) -> None:
+    """``dbt build`` in every region cell, the cells in parallel (separate databases)."""
+    env = {
+        **os.environ,
+        **dbt_environment(settings, server_url),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    procs = {}
+    for region in settings.regions:
+        out = workdir / region
+        procs[region] = subprocess.Popen(
+            [
+                dbt,
+                "build",
+                "--project-dir",
+                str(DBT_PROJECT),
+                "--profiles-dir",
+                str(DBT_PROJECT),
+                "--target",
+                region,
+                "--target-path",
+                str(out / "target"),
+                "--log-path",
+                str(out / "logs"),
+                "--vars",
+                json.dumps(variables),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    for region, proc in procs.items():
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"dbt build --target {region} failed:\n{output[-6000:]}"
+
+
+@pytest.fixture(scope="session")
+def marts_history(
+    cells: Cells,
+    settings: Settings,
+    database_server_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> MartsHistory:
+    """1,500 contacts over 60 days, simulated and built into marts in every cell."""
+    options = HistoryOptions(
+        contacts=1500,
+        days=60,
+        seed=41,
+        org_slug="marts-history",
+        end=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    result = simulate_history(cells, settings, options, progress=False)
+    dbt_build_all_regions(
+        settings,
+        database_server_url,
+        tmp_path_factory.mktemp("dbt"),
+        {"as_of": options.resolved_end().isoformat()},
+    )
+    return MartsHistory(options, result)
+
+
+@pytest.fixture(scope="session")
+def mlflow_tracking_uri(
+    database_server_url: str, run_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """A real MLflow tracking store: database ``<prefix>_mlflow`` and an artifact folder."""
+    url = with_database(database_server_url, f"{run_prefix}_mlflow")
+    ensure_database(url)
+    yield (
+        url.replace("postgresql://", "postgresql+psycopg://", 1),
+        tmp_path_factory.mktemp("mlartifacts"),
+    )
+    drop_database(url)
