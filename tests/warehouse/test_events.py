@@ -175,3 +175,17 @@ def test_a_naive_event_time_is_refused_with_the_event_named(cells: Cells) -> Non
     naive = _events(3, datetime(2030, 6, 1))  # no tzinfo
     with cells.connection("na") as conn, pytest.raises(ValueError, match="naive event_time"):
         EventWriter().write(conn, naive)
+
+
+def test_a_sender_is_paused_once_and_resumed(cells: Cells) -> None:
+    from warehouse.model_outputs import active_pauses, pause_sender, resume_sender
+
+    with cells.connection("eu") as conn:
+        assert pause_sender(conn, ORG, "news.example", "anomaly 0.97", "anomaly_sensor")
+        assert not pause_sender(conn, ORG, "news.example", "again", "operator")
+        assert [p.sending_domain for p in active_pauses(conn) if p.org_id == ORG] == [
+            "news.example"
+        ]
+        assert resume_sender(conn, ORG, "news.example")
+        assert not resume_sender(conn, ORG, "news.example")
+        assert pause_sender(conn, ORG, "news.example", "later incident", "anomaly_sensor")
