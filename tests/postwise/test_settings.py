@@ -16,7 +16,10 @@ def _key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def test_development_mode_runs_on_the_built_in_development_keys() -> None:
+def test_development_mode_runs_on_the_built_in_development_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     settings = Settings(_env_file=None, postwise_env="development")
     assert settings.regions == ("na", "eu", "apac")
     assert settings.database_url is None
