@@ -5,25 +5,38 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import checks, features, refresh, upkeep
+from . import checks, features, learning, refresh, upkeep
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
     assets=[
+        learning.send_time_model,
+        learning.personalization_model,
+        learning.anomaly_model,
+        learning.recipient_send_times,
+        learning.anomaly_scores,
         features.dbt_region_models,
         features.dbt_daily_marts,
         upkeep.event_partitions,
         upkeep.email_events_hourly,
     ],
     asset_checks=checks.row_count_checks,
-    jobs=[features.region_models_job, features.daily_marts_job, upkeep.upkeep_job],
+    jobs=[
+        features.region_models_job,
+        features.daily_marts_job,
+        upkeep.upkeep_job,
+        learning.training_job,
+        learning.scoring_job,
+    ],
     schedules=[
         refresh.hourly_marts_refresh,
         refresh.hourly_features_refresh,
         refresh.daily_full_build,
         upkeep.hourly_upkeep,
+        learning.weekly_training,
+        learning.daily_scoring,
     ],
-    sensors=[refresh.new_events_sensor],
+    sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={
         "warehouse": WarehouseResource(database_url=dg.EnvVar("DATABASE_URL")),
         "dbt": DbtCliResource(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 INCREMENTAL = "config.materialized:incremental"
 FULL_REFRESH_TAG = "postwise/dbt_full_refresh"
@@ -55,3 +57,42 @@ def decode_cursor(cursor: str | None) -> dict[str, int]:
     except json.JSONDecodeError:
         return {}
     return {str(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def send_time_rows(
+    features: pd.DataFrame, scores: pd.DataFrame, model_name: str, version: str
+) -> list[tuple[Any, ...]]:
+    """``recipient_send_times`` rows from a champion's scores (org taken from features)."""
+    org_of = dict(zip(features["contact_id"], features["org_id"], strict=True))
+    return [
+        (
+            row.contact_id,
+            org_of[row.contact_id],
+            row.best_hour_utc.to_pydatetime()
+            if hasattr(row.best_hour_utc, "to_pydatetime")
+            else row.best_hour_utc,
+            int(row.best_local_hour),
+            float(row.open_probability_24h),
+            model_name,
+            version,
+            bool(row.fallback),
+        )
+        for row in scores.itertuples(index=False)
+    ]
+
+
+def anomaly_rows(scored: pd.DataFrame, model_name: str, version: str) -> list[tuple[Any, ...]]:
+    """``anomaly_scores`` rows from a champion's scores of sender series."""
+    return [
+        (
+            row.org_id,
+            row.sending_domain,
+            pd.Timestamp(row.timestamp).to_pydatetime(),
+            float(row.anomaly_score),
+            bool(row.is_alert),
+            float(row.threshold),
+            model_name,
+            version,
+        )
+        for row in scored.itertuples(index=False)
+    ]

@@ -3,6 +3,7 @@
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -53,6 +54,13 @@ class MlflowResource(dg.ConfigurableResource):
     """Where MLflow runs and registered models live (``MLFLOW_TRACKING_URI``)."""
 
     tracking_uri: str
+
+    def artifact_path(self) -> Path | None:
+        """Where new experiments keep artifacts when the store is a database (a tracking
+        server manages its own)."""
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return None
+        return get_settings().home / "mlartifacts"
 
     def client(self) -> "MlflowClient":
         """An MLflow tracking client bound to ``tracking_uri``."""
