@@ -26,5 +26,5 @@ def read_table(
     """A whole table (optionally filtered by a parameterised ``where`` clause)."""
     query = sql.SQL("SELECT * FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     if where:
-        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(where))  # type: ignore[arg-type]
+        query = sql.SQL("{} WHERE {}").format(query, sql.SQL(where))
     return read_frame(conn, query, params)
