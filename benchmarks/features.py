@@ -213,8 +213,9 @@ for _host, _family in CATALOGUE.items():
         REPLY_INDEX[_host, _kind] = list(range(len(REPLIES), len(REPLIES) + len(_replies)))
         REPLIES.extend(_replies)
 
-EVENT_TYPES = ("sent", "delivered", "deferred", "bounced", "opened", "clicked")
-EVENT_TYPES += ("complained", "unsubscribed")
+EVENT_TYPES = (
+    "sent", "delivered", "deferred", "bounced", "opened", "clicked", "complained", "unsubscribed",
+)  # fmt: skip
 SENT, DELIVERED, DEFERRED, BOUNCED, OPENED, CLICKED, COMPLAINED, UNSUBSCRIBED = range(8)
 # How an event's details are built (see _details).
 (
@@ -612,11 +613,11 @@ def _events(
             ok[s][o], t0[s][o] + window(o.sum()), OPENED, D_SCAN_OPEN, p1=scan_ip[o], p2=scan_ua[o]
         )
     )
-    for link in range(SCAN_LINKS):
+    for scan_link in range(SCAN_LINKS):
         head = rng.random(len(s)) < 0.4
         parts.append(
             _part(ok[s], t0[s] + window(len(s)), CLICKED, D_SCAN_CLICK,
-                  p1=scan_ip, p2=scan_ua, p3=head, p4=link)
+                  p1=scan_ip, p2=scan_ua, p3=head, p4=scan_link)
         )  # fmt: skip
 
     k = kind[ok]
@@ -629,7 +630,7 @@ def _events(
     )
     t_open = t0 + (delay_h * US_PER_H).astype(np.int64)
     hidden = mpp & (u[:, 6] < APPLE_MAIL_READ_SHARE)
-    proxy = HOSTS.index("google") == host[ok]
+    proxy = host[ok] == HOSTS.index("google")
     mobile = u[:, 7] < contacts["mobile_share"][c]
     client = np.where(mobile, contacts["mobile_client"][c], contacts["desktop_client"][c])
     ip = np.where(mobile, contacts["mobile_ip"][c], contacts["home_ip"][c])
@@ -1207,7 +1208,7 @@ class Dbt:
 
 
 def _database_set(server: str) -> tuple[Settings, Cells]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None, database_url=server, database_prefix=f"pwfeat_{secrets.token_hex(4)}"
     )
     return settings, Cells.from_settings(settings, server)
