@@ -78,6 +78,7 @@ from postwise.settings import Settings
 from simulator import clients
 from simulator.population import CORPORATE_NAMES
 from simulator.providers import CATALOGUE, DEFERRAL_RATE, Reply, mailbox_host, mx_host
+from simulator.rows import CONSENT_COLUMNS
 from warehouse.bulk import copy_in
 from warehouse.db import Cells, connect, drop_database, redact
 from warehouse.events import EmailEvent, EventWriter
@@ -1034,16 +1035,7 @@ def _consent_rows(conn: psycopg.Connection, data: Dataset, look: _Lookups) -> No
         copy_in(
             cur,
             "consents",
-            (
-                "contact_id",
-                "channel",
-                "purpose",
-                "status",
-                "opt_in_steps",
-                "steps_completed",
-                "policy_version",
-                "updated_at",
-            ),  # fmt: skip
+            CONSENT_COLUMNS,
             [
                 (
                     cid,
