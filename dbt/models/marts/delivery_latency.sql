@@ -10,7 +10,7 @@
 -- One row per route and hour of delivery: how long messages waited from entering the queue
 -- (messages.created_at, the queued event's time) to the provider's 250 reply.
 -- Incremental by delivery day: a day's rebuild reads that day's partition and the queue rows
--- of the messages delivered in it.
+-- of the messages delivered in it (by primary key).
 
 {%- set window = partition_window('event_date', is_incremental(), var('day', none)) %}
 
@@ -34,10 +34,20 @@ latencies as (
         extract(epoch from deliveries.delivered_at - messages.queued_at) as latency_seconds
 
     from deliveries
-    -- campaign_type is part of the queue's key: the join reaches one list partition.
-    inner join {{ ref('stg_messages') }} as messages
-        on messages.message_id = deliveries.message_id
-       and messages.campaign_type = deliveries.campaign_type
+    -- (message_id, campaign_type) is the queue's primary key, and campaign_type its list
+    -- partition: each delivery looks up one row of one partition.
+    cross join lateral (
+        select queue.queued_at
+        from {{ ref('stg_messages') }} as queue
+        where queue.message_id = deliveries.message_id
+          and queue.campaign_type = deliveries.campaign_type
+        {%- if window is not none %}
+        -- A day's deliveries are few: keep the lookup an index probe per delivery instead
+        -- of letting the planner flatten it into a hash of the whole queue. A full build
+        -- reads every delivery, so there the planner's hash join stays.
+        offset 0
+        {%- endif %}
+    ) as messages
     -- A delivery stamped before its queue entry is clock skew, not a latency.
     where deliveries.delivered_at >= messages.queued_at
 
