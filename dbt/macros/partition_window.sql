@@ -64,12 +64,15 @@
 {%- endmacro %}
 
 
-{#- A predicate keeping a date `column` inside `window`; `true` when window is none. -#}
-{% macro date_filter(column, window) -%}
+{#- A predicate keeping a date `column` inside `window`, optionally widened by whole days after
+    its end; `true` when window is none. -#}
+{% macro date_filter(column, window, days_after=0) -%}
     {%- if window is none -%}
         true
     {%- else -%}
         {{ column }} >= date '{{ window[0] }}'
-        {%- if window[1] is not none %} and {{ column }} < date '{{ window[1] }}'{% endif -%}
+        {%- if window[1] is not none -%}
+            {%- set end = modules.datetime.date.fromisoformat(window[1]) + modules.datetime.timedelta(days=days_after) %} and {{ column }} < date '{{ end.isoformat() }}'
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -22,7 +22,9 @@
 
 with
 
-messages as (
+-- Not materialized: inlined, the day's queue rows keep the table's column statistics, so the
+-- planner hashes them (not the month of events they are joined to).
+messages as not materialized (
 
     select * from {{ ref('stg_messages') }}
     where {{ time_filter('queued_at', window) }}
@@ -110,6 +112,8 @@ engagement as (
         on messages.message_id = classified.message_id
        and classified.event_time < messages.queued_at + interval '{{ horizon }} days'
     where {{ time_filter('classified.event_time', window, days_after=horizon) }}
+      -- The same bounds on the UTC day of event_time, which int_event_classification indexes.
+      and {{ date_filter('classified.event_date', window, days_after=horizon) }}
     group by classified.message_id
 
 ),
