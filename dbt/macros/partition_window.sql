@@ -76,3 +76,16 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- incremental_predicates of a delete+insert mart keyed by the date `column`: with var `day`,
+    the delete is bounded to that day by literals, so it walks the column's index instead of
+    scanning the whole mart (the new rows' keys come from an unanalyzed temporary table).
+    The model only produces rows of that day, so the bound deletes nothing more or less. -#}
+{% macro partition_predicates(column) -%}
+    {%- set window = partition_window(column, false, var('day', none)) -%}
+    {%- if window is none -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return([date_filter('DBT_INTERNAL_DEST.' ~ column, window) | trim]) }}
+{%- endmacro %}

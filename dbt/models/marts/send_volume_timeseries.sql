@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='queued_date',
+        incremental_predicates=partition_predicates('queued_date'),
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['queued_date']}, {'columns': ['org_id', 'sending_domain', 'bucket_start']}],
     )

@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='event_date',
+        incremental_predicates=partition_predicates('event_date'),
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['event_date']}],
     )
