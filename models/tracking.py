@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -99,8 +102,13 @@ def log_training(
     client = MlflowClient(tracking_uri=tracking_uri)
     name = registered_name(model, region)
     experiment_id = ensure_experiment(client, name, artifact_root)
-    output = result.python_model.predict(None, result.input_example)
-    signature = infer_signature(result.input_example, output)
+    example = mlflow_frame(result.input_example)
+    output = result.python_model.predict(None, example)
+    with warnings.catch_warnings():
+        # Counts are integers in the marts and stay so at scoring time: MLflow's hint about
+        # missing values in integer columns does not apply.
+        warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer", UserWarning)
+        signature = infer_signature(example, output)
     tags = {"postwise.model": model, "postwise.region": region, **result.tags}
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
         mlflow.log_params(_flat(result.params))
@@ -111,7 +119,7 @@ def log_training(
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=result.python_model,
-            input_example=result.input_example,
+            input_example=example,
             signature=signature,
             registered_model_name=name,
             pip_requirements=_pinned_requirements(),
@@ -163,6 +171,20 @@ def promote_if_better(
             client.log_metric(run_id, "champion_score", champion_score)
     log.info("%s", decision.describe())
     return decision
+
+
+def mlflow_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` in types an MLflow schema holds: identifiers (UUIDs) as text and
+    timezone-aware times as naive UTC (Postwise's models read naive times as UTC). Input
+    examples are logged this way, and scoring passes the marts' rows through it."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif values.dtype == object and values.map(lambda v: isinstance(v, uuid.UUID)).any():
+            out[column] = values.map(lambda v: str(v) if isinstance(v, uuid.UUID) else v)
+    return out
 
 
 def load_champion(tracking_uri: str, model: str, region: str) -> Any:

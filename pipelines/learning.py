@@ -10,12 +10,18 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from models.tracking import champion_version, load_champion, log_training, promote_if_better
+from models.tracking import (
+    champion_version,
+    load_champion,
+    log_training,
+    mlflow_frame,
+    promote_if_better,
+)
 from models.training import TrainingResult
 from warehouse.frames import read_table
 from warehouse.model_outputs import pause_sender, replace_send_times, upsert_anomaly_scores
 
-from .logic import anomaly_rows, send_time_rows
+from .logic import anomaly_rows, complete_buckets, send_time_rows
 from .partitions import region_partitions
 from .resources import MlflowResource, WarehouseResource
 
@@ -36,7 +42,7 @@ def _track(
         model=model,
         region=region,
         artifact_root=mlflow.artifact_path(),
-        run_name=f"{model}_{region}_{context.run_id[:8]}",
+        run_name=f"{model}_{region}_{context.run.run_id[:8]}",
     )
     decision = promote_if_better(mlflow.client(), f"{model}_{region}", version, run_id)
     context.log.info(decision.describe())
@@ -110,6 +116,7 @@ def anomaly_model(
     region = context.partition_key
     with warehouse.connection(region) as conn:
         series = read_table(conn, MARTS, "send_volume_timeseries")
+    series = complete_buckets(series, datetime.now(UTC))
     return _track(context, mlflow, anomaly.train(series), "anomaly", region)
 
 
@@ -130,7 +137,7 @@ def recipient_send_times(
     with warehouse.connection(region) as conn:
         features = read_table(conn, MARTS, "recipient_engagement_features")
         day = (datetime.now(UTC) + timedelta(days=1)).date()
-        scores = champion.predict(features.assign(day=day.isoformat()))
+        scores = champion.predict(mlflow_frame(features.assign(day=day.isoformat())))
         rows = send_time_rows(features, scores, f"send_time_{region}", version)
         replace_send_times(conn, sorted(set(features["org_id"])), rows)
     fallback = sum(1 for row in rows if row[-1])
@@ -155,7 +162,7 @@ def anomaly_scores(
     version = champion_version(mlflow.client(), "anomaly", region) or "unknown"
     with warehouse.connection(region) as conn:
         series = read_table(conn, MARTS, "send_volume_timeseries")
-        scored = champion.predict(series)
+        scored = champion.predict(mlflow_frame(complete_buckets(series, datetime.now(UTC))))
         rows = anomaly_rows(scored, f"anomaly_{region}", version)
         upsert_anomaly_scores(conn, rows)
     alerts = sum(1 for row in rows if row[4])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -59,18 +59,35 @@ def decode_cursor(cursor: str | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
+def complete_buckets(
+    series: pd.DataFrame, now: datetime, bucket: timedelta = timedelta(hours=1)
+) -> pd.DataFrame:
+    """Rows of ``send_volume_timeseries`` whose hour is over at ``now``: the current hour is
+    still filling up, and its low counts would read as a sudden drop in volume."""
+    ends = pd.to_datetime(series["bucket_start"], utc=True) + bucket
+    return series.loc[(ends <= pd.Timestamp(now)).to_numpy()]
+
+
+def _utc(value: Any) -> datetime:
+    """A timestamp as an aware UTC datetime (naive ones are UTC, as the models return them)."""
+    stamp = pd.Timestamp(value)
+    return (
+        stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    ).to_pydatetime()
+
+
 def send_time_rows(
     features: pd.DataFrame, scores: pd.DataFrame, model_name: str, version: str
 ) -> list[tuple[Any, ...]]:
     """``recipient_send_times`` rows from a champion's scores (org taken from features)."""
-    org_of = dict(zip(features["contact_id"], features["org_id"], strict=True))
+    # Scores may name contacts as text (MLflow schemas hold no UUIDs): match on the text.
+    contact_of = {
+        str(c): (c, o) for c, o in zip(features["contact_id"], features["org_id"], strict=True)
+    }
     return [
         (
-            row.contact_id,
-            org_of[row.contact_id],
-            row.best_hour_utc.to_pydatetime()
-            if hasattr(row.best_hour_utc, "to_pydatetime")
-            else row.best_hour_utc,
+            *contact_of[str(row.contact_id)],
+            _utc(row.best_hour_utc),
             int(row.best_local_hour),
             float(row.open_probability_24h),
             model_name,
@@ -87,7 +104,7 @@ def anomaly_rows(scored: pd.DataFrame, model_name: str, version: str) -> list[tu
         (
             row.org_id,
             row.sending_domain,
-            pd.Timestamp(row.timestamp).to_pydatetime(),
+            _utc(row.timestamp),
             float(row.anomaly_score),
             bool(row.is_alert),
             float(row.threshold),

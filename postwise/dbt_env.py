@@ -8,6 +8,11 @@ Postwise writes to.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .settings import Settings
@@ -39,3 +44,50 @@ def dbt_environment(settings: Settings, server_url: str) -> dict[str, str]:
         for key, value in _connection_parts(settings.cell_url(region, server_url)).items():
             env[f"PW_DBT_{region.upper()}_{key}"] = value
     return env
+
+
+class DbtBuildError(RuntimeError):
+    """``dbt build`` failed in a region cell; the message ends with dbt's last output."""
+
+
+def build_all_regions(
+    settings: Settings,
+    server_url: str,
+    project_dir: Path,
+    workdir: Path,
+    variables: dict[str, str] | None = None,
+    *,
+    timeout: float = 1800.0,
+) -> None:
+    """``dbt build`` of every model in every region cell, the cells in parallel (they are
+    separate databases). dbt's target and log folders go under ``workdir/<region>``."""
+    env = {
+        **os.environ,
+        **dbt_environment(settings, server_url),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    procs = {}
+    for region in settings.regions:
+        out = workdir / region
+        command = [dbt, "build", "--project-dir", str(project_dir)]
+        command += ["--profiles-dir", str(project_dir), "--target", region]
+        command += ["--target-path", str(out / "target"), "--log-path", str(out / "logs")]
+        command += ["--vars", json.dumps(variables or {})]
+        procs[region] = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    failed = []
+    for region, proc in procs.items():
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+            failed.append(f"dbt build --target {region} timed out after {timeout:.0f} s")
+            continue
+        if proc.returncode != 0:
+            failed.append(f"dbt build --target {region} failed:\n{output[-6000:]}")
+    if failed:
+        raise DbtBuildError("\n".join(failed))

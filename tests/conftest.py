@@ -9,12 +9,9 @@ them afterwards, so runs never collide.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from postwise.dbt_env import dbt_environment
+from postwise.dbt_env import build_all_regions
 from postwise.settings import Settings, with_database
 from postwise.stack import EmbeddedPostgres, EmbeddedRedis
 from simulator.history import HistoryOptions, HistoryResult, simulate_history
@@ -134,42 +131,8 @@ class MartsHistory:
 def dbt_build_all_regions(
     settings: Settings, server_url: str, workdir: Path, variables: dict[str, str]
 ) -> None:
-    """``dbt build`` in every region cell, the cells in parallel (separate databases)."""
-    env = {
-        **os.environ,
-        **dbt_environment(settings, server_url),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    procs = {}
-    for region in settings.regions:
-        out = workdir / region
-        procs[region] = subprocess.Popen(
-            [
-                dbt,
-                "build",
-                "--project-dir",
-                str(DBT_PROJECT),
-                "--profiles-dir",
-                str(DBT_PROJECT),
-                "--target",
-                region,
-                "--target-path",
-                str(out / "target"),
-                "--log-path",
-                str(out / "logs"),
-                "--vars",
-                json.dumps(variables),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    for region, proc in procs.items():
-        output, _ = proc.communicate(timeout=600)
-        assert proc.returncode == 0, f"dbt build --target {region} failed:\n{output[-6000:]}"
+    """``dbt build`` in every region cell of this run."""
+    build_all_regions(settings, server_url, DBT_PROJECT, workdir, variables, timeout=600)
 
 
 @pytest.fixture(scope="session")

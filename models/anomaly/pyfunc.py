@@ -20,11 +20,12 @@ from mlflow.pyfunc.model import PythonModel
 from .features import SENDER_KEYS, split_senders
 from .model import AnomalyModel
 
-OUTPUT_COLUMNS = ("timestamp", "anomaly_score", "is_alert")
+OUTPUT_COLUMNS = ("timestamp", "anomaly_score", "is_alert", "threshold")
 
 
 class AnomalyPyfunc(PythonModel):
-    """``predict`` returns ``timestamp, anomaly_score, is_alert`` (plus the sender keys)."""
+    """``predict`` returns ``timestamp, anomaly_score, is_alert, threshold`` (plus the sender
+    keys); ``threshold`` is the calibrated alert threshold the score was compared with."""
 
     def __init__(self, model: AnomalyModel) -> None:
         data = model.to_dict()
@@ -57,6 +58,7 @@ class AnomalyPyfunc(PythonModel):
         frames = []
         for key, part in split_senders(model_input).items():
             scored = self.model.score(part).rename_axis("timestamp").reset_index()
+            scored["threshold"] = self.model.threshold
             for name, value in zip(SENDER_KEYS, key, strict=False):
                 scored.insert(0, name, value)
             frames.append(scored)

@@ -139,7 +139,9 @@ def test_train_returns_a_logged_ready_result_with_validation_metrics(
         "timestamp",
         "anomaly_score",
         "is_alert",
+        "threshold",
     ]
+    assert (predictions["threshold"] == result.python_model.model.threshold).all()
     # The wrapper pickles numbers and config, not torch modules.
     blob = pickle.dumps(result.python_model)
     assert b"Forecaster" not in blob

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from pipelines.logic import (
+    complete_buckets,
     days_to_refresh,
     dbt_build_args,
     decode_cursor,
@@ -61,3 +63,11 @@ def test_sensor_cursors_round_trip_and_garbage_starts_afresh() -> None:
     assert decode_cursor(encode_cursor({"eu": 3, "na": 9})) == {"eu": 3, "na": 9}
     assert decode_cursor(None) == {}
     assert decode_cursor("not json") == {}
+
+
+def test_anomaly_series_leave_out_the_hour_still_filling_up() -> None:
+    hours = pd.date_range("2026-03-01 10:00", periods=4, freq="h", tz="UTC")
+    series = pd.DataFrame({"bucket_start": hours, "sends": [50, 52, 49, 3]})
+    now = datetime(2026, 3, 1, 13, 20, tzinfo=UTC)
+    assert complete_buckets(series, now)["sends"].tolist() == [50, 52, 49]
+    assert len(complete_buckets(series, now.replace(hour=14, minute=0))) == 4
