@@ -20,7 +20,7 @@ The anomaly model is measured on synthetic sender histories with planted inciden
 burst, bounce spike, country shift, attachment-type shift) against a rolling z-score and an
 EWMA chart, by ``models.anomaly.benchmark``; training time must stay under 5 minutes.
 
-    python -m benchmarks.models                 # 4,000 contacts over 90 days, 1M scoring rows
+    python -m benchmarks.models                 # 4,000 contacts over 180 days, 1M scoring rows
     python -m benchmarks.models --quick         # 1,200 contacts over 60 days, 200k rows
 """
 
@@ -49,8 +49,7 @@ from models.anomaly.benchmark import run as run_anomaly_benchmark
 from models.send_time.recipients import population_histogram
 from postwise.dbt_env import build_all_regions
 from postwise.settings import Settings
-from simulator.activity import Profile
-from simulator.ground_truth import true_click_rate, true_open_probability_24h
+from simulator.ground_truth import fresh_open_probability_24h, true_click_rate
 from simulator.history import HistoryOptions, simulate_history
 from simulator.world import World
 from warehouse.db import Cells, drop_database, redact
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anomaly-seeds", type=int, default=None)
     args = parser.parse_args(argv)
     contacts = args.contacts or (1_200 if args.quick else 4_000)
-    days = args.days or (60 if args.quick else 90)
+    days = args.days or (60 if args.quick else 180)
     scoring_rows = args.scoring_rows or (200_000 if args.quick else 1_000_000)
     anomaly_seeds = args.anomaly_seeds or (3 if args.quick else 8)
     setup_logging()
@@ -148,23 +147,10 @@ def _held_out(contact_id: Any) -> bool:
 # Send time
 
 
-def _open_truth(recipients: dict[uuid.UUID, Any]) -> Callable[[Any, datetime], float]:
-    profiles = {
-        cid: Profile(r.time_zone, r.activity_peaks, r.weekend_factor)
-        for cid, r in recipients.items()
-    }
-
-    def truth(contact_id: Any, when: datetime) -> float:
-        cid = uuid.UUID(str(contact_id))
-        return true_open_probability_24h(recipients[cid], None, when, profile=profiles[cid])
-
-    return truth
-
-
 def _send_time_quality(
     marts: dict[str, dict[str, pd.DataFrame]], recipients: dict[uuid.UUID, Any]
 ) -> tuple[send_time.SendTimeModel, list[dict[str, Any]]]:
-    truth = _open_truth(recipients)
+    truth = fresh_open_probability_24h(recipients.values())
     days = (END.date() + timedelta(days=1), END.date() + timedelta(days=4))  # Tue, Fri
     evaluations: list[send_time.SendTimeEvaluation] = []
     training: dict[str, float] = {"training_seconds": 0.0, "rows": 0.0}

@@ -1,8 +1,9 @@
 """Materialize every asset of every region cell in order: what `postwise demo` runs.
 
 The incremental marts are rebuilt from all events (one full-refresh run per region);
-models upstream of them run first and models downstream after, so one pass leaves every
-asset of the code location materialized.
+models upstream of them run first and models downstream after; then the machine-learning
+models are trained (and promoted when they beat the champion) and their scores written back,
+so one pass leaves every asset of the code location materialized.
 """
 
 from collections.abc import Callable, Sequence
@@ -13,6 +14,13 @@ import dagster as dg
 
 from .definitions import defs
 from .features import dbt_daily_marts, dbt_region_models
+from .learning import (
+    anomaly_model,
+    anomaly_scores,
+    personalization_model,
+    recipient_send_times,
+    send_time_model,
+)
 from .logic import FULL_REFRESH_TAG
 from .partitions import region_partitions
 from .upkeep import email_events_hourly, event_partitions
@@ -31,8 +39,11 @@ def build_everything(
     day: date,
     regions: Sequence[str] | None = None,
     on_step: Callable[[BuildStep], None] | None = None,
+    *,
+    models: bool = True,
 ) -> list[BuildStep]:
-    """Run every asset for each region (default: all region partitions)."""
+    """Run every asset for each region (default: all region partitions); ``models=False``
+    stops after the dbt models (no training, no scoring)."""
     resources = defs.resources or {}
     graph = defs.resolve_asset_graph()
     daily = dg.AssetSelection.assets(dbt_daily_marts)
@@ -65,6 +76,13 @@ def build_everything(
                 {},
             ),
         ]
+        if models:
+            training = [send_time_model, personalization_model, anomaly_model]
+            everything = dg.AssetSelection.assets(*training)
+            plan.append(("model training (MLflow)", training, region, everything, {}))
+            scoring = [recipient_send_times, anomaly_scores]
+            everything = dg.AssetSelection.assets(*scoring)
+            plan.append(("scores from the champions", scoring, region, everything, {}))
         for what, assets, partition_key, selection, tags in plan:
             result = dg.materialize(
                 assets,

@@ -47,7 +47,7 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
             result = simulate_history(cells, settings, options, progress=True)
             echo(result.describe())
 
-        _build_assets(settings, urls)
+        tracking_uri = _build_assets(settings, urls)
 
         rows, events = [], Counter[str]()
         for region in cells.regions:
@@ -74,6 +74,13 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
     echo(table(["event type", "count"], [[t, f"{n:,}"] for t, n in events.most_common()]))
     echo("")
     echo(table(["model", *settings.regions], _mart_counts(settings, urls.database_url)))
+    echo("")
+    echo(
+        table(
+            ["region", "model", "champion", "validation metric", "score", "scored rows"],
+            _champions(settings, urls.database_url, tracking_uri),
+        )
+    )
     echo(f"\ndemo finished in {time.monotonic() - began:.0f} s")
     return 0
 
@@ -88,8 +95,9 @@ def _contacts_of(cells: Cells, org_id: uuid.UUID) -> int:
     return total
 
 
-def _build_assets(settings: Settings, urls: ServiceUrls) -> None:
-    """Materialize every Dagster asset of every region cell, recorded in DAGSTER_HOME."""
+def _build_assets(settings: Settings, urls: ServiceUrls) -> str:
+    """Materialize every Dagster asset of every region cell, recorded in DAGSTER_HOME;
+    returns the MLflow tracking URI the models were logged to."""
     import dagster as dg
 
     env = child_environment(settings, urls)
@@ -109,6 +117,48 @@ def _build_assets(settings: Settings, urls: ServiceUrls) -> None:
         steps = build_everything(instance, datetime.now(UTC).date(), on_step=show)
     if not all(step.success for step in steps):
         raise DemoError(f"some assets failed to materialize; see the runs in {env['DAGSTER_HOME']}")
+    return env["MLFLOW_TRACKING_URI"]
+
+
+def _champions(settings: Settings, database_url: str, tracking_uri: str) -> list[list[str]]:
+    """Per region and model: the champion version, its validation score and the rows its
+    scores wrote back to the cell."""
+    from mlflow.tracking import MlflowClient
+
+    from models.tracking import champion_version, registered_name
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    outputs = {"send_time": "recipient_send_times", "anomaly": "anomaly_scores"}
+    rows = []
+    with open_cells(settings, database_url) as cells:
+        for region in cells.regions:
+            for model in ("send_time", "personalization", "anomaly"):
+                version = champion_version(client, model, region)
+                tags = (
+                    client.get_model_version(registered_name(model, region), version).tags
+                    if version
+                    else {}
+                )
+                scored = "-"
+                if model in outputs:
+                    with cells.connection(region) as conn:
+                        query = sql.SQL("SELECT count(*) FROM {}").format(
+                            sql.Identifier(outputs[model])
+                        )
+                        row = conn.execute(query).fetchone()
+                        scored = f"{int(row[0]) if row else 0:,}"
+                score = tags.get("validation_score")
+                rows.append(
+                    [
+                        region,
+                        model,
+                        version or "none",
+                        tags.get("validation_metric", "-"),
+                        f"{float(score):.3f}" if score else "-",
+                        scored,
+                    ]
+                )
+    return rows
 
 
 def _mart_counts(settings: Settings, database_url: str) -> list[list[str]]:

@@ -6,9 +6,11 @@ These evaluate the same functions ``simulate_send`` draws from (``engagement`` a
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .activity import Profile, delay_cdf, immediate_share
 from .engagement import (
@@ -67,6 +69,24 @@ def true_open_probability_24h(
     g_del = profile.cumulative(x_del)
     quick = immediate_share(profile.cumulative(x_del + 1.0) - g_del)
     return p * delay_cdf(profile.cumulative(x_sent + 24.0) - g_del, quick)
+
+
+def fresh_open_probability_24h(
+    recipients: Iterable[Recipient],
+) -> Callable[[Any, datetime], float]:
+    """``truth(contact_id, send_time_utc)``: :func:`true_open_probability_24h` of a fresh
+    recipient (no fatigue), looked up by contact id (a UUID or its text); the form the
+    send-time evaluation takes."""
+    by_id = {r.contact_id: r for r in recipients}
+    profiles = {
+        cid: Profile(r.time_zone, r.activity_peaks, r.weekend_factor) for cid, r in by_id.items()
+    }
+
+    def truth(contact_id: Any, when: datetime) -> float:
+        cid = contact_id if isinstance(contact_id, uuid.UUID) else uuid.UUID(str(contact_id))
+        return true_open_probability_24h(by_id[cid], None, when, profile=profiles[cid])
+
+    return truth
 
 
 def true_click_to_open(

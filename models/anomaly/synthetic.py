@@ -31,24 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .features import SENDER_COUNT_COLUMNS
+
 INCIDENT_KINDS = ("volume_burst", "bounce_spike", "country_shift", "attachment_shift")
 SHIFT_LABEL_STEPS = 48
-COUNT_COLUMNS = (
-    "messages",
-    "sends",
-    "deliveries",
-    "deferrals",
-    "bounces",
-    "hard_bounces",
-    "complaints",
-    "human_opens",
-    "destination_countries",
-    "messages_with_attachments",
-    "pdf_attachments",
-    "zip_attachments",
-    "exe_attachments",
-    "other_attachments",
-)
+COUNT_COLUMNS = ("messages", "sends", *SENDER_COUNT_COLUMNS[1:])  # the mart's order
 
 
 @dataclass(frozen=True)

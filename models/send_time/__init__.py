@@ -9,7 +9,7 @@ compared on a time-based holdout by concordance; the better one is the champion 
 Scoring reads ``marts.recipient_engagement_features`` and, for a given date, ranks the 24
 local hours of each recipient's day by ``P(open within 24 h) = 1 - S(24 | x_t)`` in numpy
 (no lifelines call per row), returning the best slot in UTC. Recipients with fewer than
-three first opens take their cohort's hour curve instead (``fallback=True``).
+two first opens take their cohort's hour curve instead (``fallback=True``).
 
 Public API::
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from models.send_time import (
+    MIN_PRIOR_OPENS,
     SendTimeModel,
     best_fixed_local_hour,
     best_fixed_utc_hour,
@@ -40,8 +41,7 @@ from models.send_time.model import concordance
 from models.send_time.recipients import local_day_slots, population_histogram, scoring_state
 from models.send_time.scoring import model_probabilities
 from models.training import TrainingResult
-from simulator.activity import Profile
-from simulator.ground_truth import true_open_probability_24h
+from simulator.ground_truth import fresh_open_probability_24h
 from warehouse.db import Cells
 
 log = logging.getLogger(__name__)
@@ -336,15 +336,16 @@ def test_a_strong_20h_local_peak_gets_a_best_hour_between_19_and_21(
         assert row.best_hour_utc == pd.Timestamp(local).tz_convert("UTC")
 
 
-def test_recipients_with_fewer_than_three_opens_fall_back_to_their_cohort_curve(
+def test_recipients_with_too_few_opens_fall_back_to_their_cohort_curve(
     send_time_model: SendTimeModel, send_time_marts: SendTimeMarts
 ) -> None:
     cell = send_time_marts.features.loc[send_time_marts.features["region"] == "na"]
     scores = score(send_time_model, cell.drop(columns=["region"]), date(2026, 5, 2))
-    expected = cell["opens_in_histogram"].to_numpy() < 3
+    assert send_time_model.min_prior_opens == MIN_PRIOR_OPENS == 2
+    expected = cell["opens_in_histogram"].to_numpy() < MIN_PRIOR_OPENS
     np.testing.assert_array_equal(scores["fallback"].to_numpy(), expected)
-    # A recipient with two opens at 03:00 is not sent at 03:00: the cohort decides.
-    features = synthetic_features(send_time_model, [{3: 2}, {3: 8}], ["Europe/Berlin"] * 2)
+    # A recipient with one open at 03:00 is not sent at 03:00: the cohort decides.
+    features = synthetic_features(send_time_model, [{3: 1}, {3: 8}], ["Europe/Berlin"] * 2)
     planted = score(send_time_model, features, date(2026, 5, 5))
     assert planted["fallback"].tolist() == [True, False]
     log.info("03:00 openers -> %s", planted[["best_local_hour", "fallback"]].to_dict("list"))
@@ -407,18 +408,7 @@ def test_pyfunc_predicts_like_score_and_survives_mlflow_save_and_load(
 
 
 def _truth(marts_history: Any) -> Callable[[Any, datetime], float]:
-    world = marts_history.world()
-    recipients = {r.contact_id: r for r in world.recipients()}
-    profiles = {
-        cid: Profile(r.time_zone, r.activity_peaks, r.weekend_factor)
-        for cid, r in recipients.items()
-    }
-
-    def truth(contact_id: Any, when: datetime) -> float:
-        cid = uuid.UUID(str(contact_id))
-        return true_open_probability_24h(recipients[cid], None, when, profile=profiles[cid])
-
-    return truth
+    return fresh_open_probability_24h(marts_history.world().recipients())
 
 
 def test_model_hours_beat_fixed_and_most_frequent_hours_on_held_out_recipients(
