@@ -10,17 +10,20 @@ at local hour ``t`` on weekday ``d``". Features come in two kinds:
 * recipient features, fixed across the slots of one day: weekday, frequency (deliveries,
   opens, open rate), provider, device and campaign type.
 
-The histogram is the recipient's own first opens by local hour smoothed toward the
-population's open hours (``FeatureSpec.population``), not toward a flat day: someone with
-two opens most likely reads when people in general do. The population's shape is well
-measured from every open, whereas the send-hour effect alone (sin/cos) must be learnt from
-a few dozen campaign send times and is confounded with whatever else those campaigns did.
+The histogram is the recipient's own first opens by local hour smoothed toward their
+expected habit (``habits``: a mixture of open-hour rhythms fitted on the training contacts,
+mixed by how well each explains the recipient's own opens), not toward a flat day: someone
+with two evening opens most likely reads in the evening the way evening readers do. The
+rhythms are well measured from every open, whereas the send-hour effect alone (sin/cos)
+must be learnt from a few dozen campaign send times and is confounded with whatever else
+those campaigns did.
 
 ``slot_features`` computes every column with numpy broadcasting on ``(n, s)`` hour arrays:
 ``s = 1`` for training rows (each row its own hour) and ``s = 24`` for scoring, so the two
 paths cannot disagree on a column. Per row, training reads only the mart's ``prior_*``
 columns and the send's own hour and weekday, all known before the send (no leakage); the
-population's shares are a constant of the fitted spec, like any other fitted parameter.
+population's shares and the habits are constants of the fitted spec, like any other fitted
+parameter.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+
+from .habits import HourHabits, fit_hour_habits
 
 HOURS = 24
 HOURS_PER_WEEK = 168
@@ -78,11 +83,13 @@ class RecipientState:
 @dataclass(frozen=True)
 class FeatureSpec:
     """What the design matrix needs from training: provider dummies (``providers``, the most
-    common provider being the reference) and the population's open-hour shares."""
+    common provider being the reference), the population's open-hour shares and the
+    open-hour habits (``habits``) that a recipient's few opens are smoothed toward."""
 
     providers: tuple[str, ...]
     population: tuple[float, ...] = tuple([1.0 / HOURS] * HOURS)
     prior_strength: float = HISTOGRAM_PRIOR_STRENGTH
+    habits: HourHabits | None = None
 
     @property
     def provider_columns(self) -> tuple[str, ...]:
@@ -102,10 +109,14 @@ class FeatureSpec:
         ]
 
     def histogram(self, counts: np.ndarray) -> np.ndarray:
-        """Open-hour shares ``(n, 24)`` from counts, smoothed toward the population."""
+        """Open-hour shares ``(n, 24)`` from counts, smoothed toward each row's expected
+        habit (the population's curve without fitted habits)."""
         k = self.prior_strength
-        population = np.asarray(self.population)[None, :]
-        return (counts + k * population) / (counts.sum(axis=1, keepdims=True) + k)
+        if self.habits is None:
+            target = np.asarray(self.population)[None, :]
+        else:
+            target = self.habits.expected_curve(counts)
+        return (counts + k * target) / (counts.sum(axis=1, keepdims=True) + k)
 
 
 def population_open_shares(training: pd.DataFrame) -> np.ndarray:
@@ -119,13 +130,32 @@ def population_open_shares(training: pd.DataFrame) -> np.ndarray:
     return (counts + 1.0) / (counts.sum() + HOURS_PER_WEEK)
 
 
+def contact_open_hours(training: pd.DataFrame) -> np.ndarray:
+    """``(contacts, 24)``: each contact's first opens by local hour of day in mart rows."""
+    opened = training.loc[training["first_human_open_at"].notna()]
+    codes, _ = pd.factorize(opened["contact_id"])
+    zones = opened["time_zone"].fillna("UTC").astype(str).to_numpy()
+    stamps = pd.DatetimeIndex(pd.to_datetime(opened["first_human_open_at"], utc=True))
+    hours = np.zeros(len(opened), dtype=np.int64)
+    for zone_name in np.unique(zones):
+        mask = zones == zone_name
+        hours[mask] = stamps[mask].tz_convert(str(zone_name)).hour
+    counts = np.zeros((int(codes.max()) + 1 if len(codes) else 0, HOURS))
+    np.add.at(counts, (codes, hours), 1.0)
+    return counts
+
+
 def fit_feature_spec(training: pd.DataFrame, min_rows: int = MIN_PROVIDER_ROWS) -> FeatureSpec:
-    """Provider dummies (providers with ``min_rows`` rows, bar the reference) and the
-    population's open hours of day, from mart rows."""
+    """Provider dummies (providers with ``min_rows`` rows, bar the reference), the
+    population's open hours of day and the open-hour habits, from mart rows."""
     counts = training["mailbox_provider"].fillna("unknown").value_counts()
     kept = [str(p) for p, n in counts.items() if n >= min_rows]
     population = population_open_shares(training).reshape(7, HOURS).sum(axis=0)
-    return FeatureSpec(providers=tuple(sorted(kept[1:])), population=tuple(population.tolist()))
+    return FeatureSpec(
+        providers=tuple(sorted(kept[1:])),
+        population=tuple(population.tolist()),
+        habits=fit_hour_habits(contact_open_hours(training)),
+    )
 
 
 def training_state(training: pd.DataFrame) -> RecipientState:
@@ -166,11 +196,15 @@ def slot_features(
     """
     n = state.open_counts.shape[0]
     angle = 2.0 * np.pi * hours / HOURS
+    # The population's send-hour effect stands in for what the recipient's own hours do not
+    # tell yet: it is weighted by the share of the smoothed histogram that is prior, so a
+    # recipient with many opens at 03:00 is not pulled toward the crowd's evening.
+    unknown = (spec.prior_strength / (state.prior_opens + spec.prior_strength))[:, None]
     out: dict[str, np.ndarray] = {
-        "hour_sin": np.sin(angle),
-        "hour_cos": np.cos(angle),
-        "hour_sin2": np.sin(2.0 * angle),
-        "hour_cos2": np.cos(2.0 * angle),
+        "hour_sin": unknown * np.sin(angle),
+        "hour_cos": unknown * np.cos(angle),
+        "hour_sin2": unknown * np.sin(2.0 * angle),
+        "hour_cos2": unknown * np.cos(2.0 * angle),
     }
     # Scaled so that a flat day is 1 at every hour: the coefficient reads "per flat share".
     histogram = HOURS * spec.histogram(state.open_counts)

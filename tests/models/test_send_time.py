@@ -37,6 +37,7 @@ from models.send_time import (
     true_slot_probabilities,
 )
 from models.send_time.features import HOURS, HOURS_PER_WEEK, expand_candidates
+from models.send_time.habits import fit_hour_habits
 from models.send_time.model import concordance
 from models.send_time.recipients import local_day_slots, population_histogram, scoring_state
 from models.send_time.scoring import model_probabilities
@@ -350,6 +351,26 @@ def test_recipients_with_too_few_opens_fall_back_to_their_cohort_curve(
     assert planted["fallback"].tolist() == [True, False]
     log.info("03:00 openers -> %s", planted[["best_local_hour", "fallback"]].to_dict("list"))
     assert planted["best_local_hour"].iloc[0] != 3 and 1 <= planted["best_local_hour"].iloc[1] <= 4
+
+
+def test_habits_recover_planted_rhythms_and_place_a_two_open_recipient() -> None:
+    rng = np.random.default_rng(5)
+    hours = np.arange(HOURS)
+    morning = np.exp(-0.5 * ((hours - 8) / 1.0) ** 2)
+    evening = np.exp(-0.5 * ((hours - 21) / 1.0) ** 2)
+    people = [morning / morning.sum()] * 300 + [evening / evening.sum()] * 300
+    counts = np.array([rng.multinomial(int(rng.integers(0, 12)), p) for p in people], float)
+    habits = fit_hour_habits(counts, classes=2)
+    assert habits is not None
+    peaks = sorted(int(np.argmax(curve)) for curve in habits.curves)
+    assert peaks == [8, 21] and all(0.4 < w < 0.6 for w in habits.weights)
+    # Two opens at 20:00 and 22:00: the evening habit, peaking at 21:00, not the mean day.
+    two = np.zeros((1, HOURS))
+    two[0, [20, 22]] = 1.0
+    assert int(np.argmax(habits.expected_curve(two))) == 21
+    nothing = habits.expected_curve(np.zeros((1, HOURS)))[0]
+    np.testing.assert_allclose(nothing, np.average(habits.curves, axis=0, weights=habits.weights))
+    assert fit_hour_habits(np.zeros((10, HOURS))) is None  # nobody opened: nothing to learn
 
 
 def test_local_day_slots_keep_24_hours_across_a_dst_change() -> None:
