@@ -308,7 +308,7 @@ def _scoring_speed(
 def _personalization_quality(
     marts: dict[str, dict[str, pd.DataFrame]], recipients: dict[uuid.UUID, Any]
 ) -> list[dict[str, Any]]:
-    totals = {"policy": 0.0, "uniform": 0.0, "best_fixed": 0.0, "oracle": 0.0}
+    totals = {"policy": 0.0, "greedy": 0.0, "uniform": 0.0, "best_fixed": 0.0, "oracle": 0.0}
     off_policy: dict[str, float] = {}
     n_total = 0
     seconds = 0.0
@@ -323,6 +323,7 @@ def _personalization_quality(
             features["contact_id"].tolist(),
             propensities,
             lambda contact, variant: true_click_rate(recipients[uuid.UUID(str(contact))], variant),
+            greedy=bandit.greedy_propensities(features, VARIANTS),
         )
         log.info("personalization %s: %s", region, comparison.as_dict())
         for key in totals:
@@ -333,6 +334,7 @@ def _personalization_quality(
         off_policy[f"{region}_expected_loss"] = round(result.metrics["expected_loss"], 6)
     rates = {k: v / n_total for k, v in totals.items()}
     detail = {
+        # policy: Thompson sampling as served (it keeps exploring); greedy: its best guess.
         "true_click_rate": {k: round(v, 5) for k, v in rates.items()},
         "off_policy": off_policy,
         "recipients": n_total,
