@@ -1,0 +1,160 @@
+"""Rendering in separate worker processes under CPU-time, memory, wall-clock and output-size
+limits: a template that explodes fails its own message with a clear error, never the caller.
+
+Each worker process caps its address space (``RLIMIT_AS``) once, and before every render
+moves its CPU-time soft limit (``RLIMIT_CPU``, whole seconds) to "now plus the budget"; the
+kernel's SIGXCPU is turned into an exception inside the render. A render that outlives the
+wall-clock limit (blocked, or too slow to reach its CPU limit) gets its worker processes
+killed and the pool rebuilt. Errors cross the process boundary as plain tuples.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import signal
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from .errors import RenderError, RenderLimitExceeded, TemplateError
+from .mustache import check_input, render_template
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Per-render limits of the sandbox."""
+
+    cpu_seconds: float = 2.0
+    memory_bytes: int = 512 * 2**20
+    wall_seconds: float = 10.0
+    max_output_chars: int = 2_000_000
+
+
+class RenderSandbox:
+    """A pool of ``workers`` processes rendering Mustache templates under ``limits``.
+
+    Thread-safe; use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, limits: RenderLimits | None = None, workers: int = 2) -> None:
+        self.limits = limits or RenderLimits()
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def render(
+        self,
+        template: str,
+        context: Mapping[str, Any],
+        partials: Mapping[str, str] | None = None,
+    ) -> str:
+        """``template`` rendered with ``context``; :class:`RenderError` when it cannot be."""
+        check_input(template, context, partials)  # here too: a lambda cannot even be sent
+        pool = self._ensure_pool()
+        future = pool.submit(
+            _render_in_worker,
+            template,
+            context,
+            partials,
+            self.limits.max_output_chars,
+            self.limits.cpu_seconds,
+        )
+        try:
+            outcome = future.result(timeout=self.limits.wall_seconds)
+        except FutureTimeout:
+            self._restart(pool)
+            raise RenderLimitExceeded(
+                "wall-clock", f"no result after {self.limits.wall_seconds:g} s"
+            ) from None
+        except BrokenProcessPool:
+            self._restart(pool)
+            raise RenderLimitExceeded("memory", "the render process was killed") from None
+        kind, value, limit = outcome
+        if kind == "ok":
+            return str(value)
+        if kind == "limit":
+            raise RenderLimitExceeded(str(limit), str(value))
+        raise TemplateError(str(value))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> RenderSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    # spawn: a fresh interpreter, never a fork of a process holding threads,
+                    # sockets and locks.
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.limits.memory_bytes,),
+                )
+            return self._pool
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not broken:
+                return  # another thread already replaced it
+            self._pool = None
+        # The executor has no public way to stop a busy worker: kill its processes.
+        for process in list(getattr(broken, "_processes", {}).values()):
+            process.kill()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+
+class _CpuTimeExceeded(Exception):
+    pass
+
+
+def _on_sigxcpu(signum: int, frame: FrameType | None) -> None:
+    raise _CpuTimeExceeded
+
+
+def _init_worker(memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+
+
+def _render_in_worker(
+    template: str,
+    context: Mapping[str, Any],
+    partials: Mapping[str, str] | None,
+    max_output_chars: int,
+    cpu_seconds: float,
+) -> tuple[str, str, str | None]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(usage.ru_utime + usage.ru_stime + cpu_seconds)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    try:
+        out = render_template(template, context, partials, max_output_chars=max_output_chars)
+        return ("ok", out, None)
+    except _CpuTimeExceeded:
+        return ("limit", f"more than {cpu_seconds:g} s of CPU time", "CPU-time")
+    except MemoryError:
+        return ("limit", "the render needed more memory than allowed", "memory")
+    except RenderLimitExceeded as exc:
+        return ("limit", str(exc).split(": ", 1)[-1], exc.limit)
+    except RenderError as exc:
+        return ("error", str(exc), None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
