@@ -1,7 +1,7 @@
 """Throttling: shared token buckets in Redis and the limits of a sending domain (warm-up,
 reputation, deferral slow-down, hard stops)."""
 
-from .buckets import Grant, TokenBuckets
+from .buckets import Grant, Take, TokenBuckets
 from .limits import (
     ThrottlePolicy,
     adjust_rate_factor,
@@ -12,6 +12,7 @@ from .limits import (
 
 __all__ = [
     "Grant",
+    "Take",
     "ThrottlePolicy",
     "TokenBuckets",
     "adjust_rate_factor",

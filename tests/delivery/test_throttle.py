@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from delivery.throttle import (
+    Take,
     ThrottlePolicy,
     TokenBuckets,
     adjust_rate_factor,
@@ -88,3 +89,17 @@ def test_hard_stops_at_five_percent_bounces_or_a_tenth_of_a_percent_complaints()
     assert hard_stop_reason(1_000, 49, 0, POLICY) is None
     assert hard_stop_reason(1_000, 0, 1, POLICY) == "complaint rate 0.10% reached 0.1%"
     assert hard_stop_reason(150, 60, 5, POLICY) is None  # too few sends to judge
+
+
+def test_a_message_takes_from_all_its_buckets_or_from_none(
+    redis_client: redis.Redis, run_prefix: str
+) -> None:
+    buckets = TokenBuckets(redis_client, run_prefix)
+    provider = Take("provider", "yahoo", 0.001, 3)
+    domain = Take("domain", "a.example", 0.001, 1)
+    assert buckets.take_all([provider, domain]).granted
+    refused = buckets.take_all([provider, domain])  # the domain is empty
+    assert not refused.granted and refused.wait_ms > 0
+    # The provider kept the token the refused message did not use: two are left.
+    grants = buckets.take_many([[provider]] * 3)
+    assert [g.granted for g in grants] == [True, True, False]
