@@ -1,0 +1,126 @@
+"""One message, ready for SMTP: rendered HTML made safe and trackable, a plain-text part,
+the headers mailbox providers require of bulk senders, and DKIM signatures.
+
+Order: CSS inlined into ``style`` attributes (mail clients drop ``<style>`` blocks), the HTML
+sanitised, links rewritten to signed click URLs, an open pixel added, the text part derived,
+headers set (a stable Message-ID from the message id, List-Unsubscribe with a one-click
+POST URL and a mailto, RFC 8058), then signed. Any header value with CR or LF is refused.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+import css_inline
+
+from delivery.rendering import sanitize_html
+
+from .dkim_keys import DkimKey, sign
+from .errors import AssemblyError, HeaderInjection
+from .text import html_to_text
+from .tracking import TrackingSigner, TrackingUrls
+
+LINK = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.IGNORECASE)
+RESERVED_HEADERS = frozenset(
+    {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
+     "list-unsubscribe", "list-unsubscribe-post", "dkim-signature", "reply-to"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Envelope:
+    from_address: str
+    to_address: str
+    subject: str
+    sending_domain: str
+    from_name: str | None = None
+    reply_to: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    signer: TrackingSigner
+    urls: TrackingUrls
+    unsubscribe_mailbox: str  # e.g. "unsubscribe@bounce.postwise.example"
+
+
+def assemble(
+    message_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    envelope: Envelope,
+    html: str,
+    tracking: Tracking,
+    dkim_keys: Sequence[DkimKey] = (),
+    now: datetime | None = None,
+) -> bytes:
+    """The message as bytes with CRLF line ends, ready for ``sendmail``."""
+    _check_headers(envelope)
+    body = _trackable_html(message_id, html, tracking)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = formataddr((envelope.from_name or "", envelope.from_address))
+    message["To"] = envelope.to_address
+    message["Subject"] = envelope.subject
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = f"<{message_id}@{envelope.sending_domain}>"
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to
+    token = tracking.signer.sign("unsubscribe", {"m": str(message_id), "c": str(contact_id)})
+    mailto = f"mailto:{tracking.unsubscribe_mailbox}?subject=unsubscribe-{token}"
+    message["List-Unsubscribe"] = f"<{tracking.urls.unsubscribe(token)}>, <{mailto}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in envelope.headers.items():
+        message[name] = value
+    message.set_content(html_to_text(body))
+    message.add_alternative(body, subtype="html")
+    return sign(message.as_bytes(), list(dkim_keys))
+
+
+def _trackable_html(message_id: uuid.UUID, html: str, tracking: Tracking) -> str:
+    try:
+        inlined = css_inline.inline(html)
+    except (css_inline.InlineError, ValueError) as exc:
+        raise AssemblyError(f"the HTML's CSS cannot be inlined: {exc}") from None
+    safe = sanitize_html(inlined)
+
+    def rewrite(match: re.Match[str]) -> str:
+        url = html_lib.unescape(match.group(2))
+        if not url.startswith(("http://", "https://")):
+            return match.group(0)
+        token = tracking.signer.sign("click", {"m": str(message_id), "u": url})
+        return f"{match.group(1)}{tracking.urls.click(token)}{match.group(3)}"
+
+    tracked = LINK.sub(rewrite, safe)
+    pixel_token = tracking.signer.sign("open", {"m": str(message_id)})
+    pixel = (
+        f'<img src="{tracking.urls.open_pixel(pixel_token)}" width="1" height="1" alt="" '
+        'style="display:block;border:0">'
+    )
+    return f"<!DOCTYPE html><html><body>{tracked}{pixel}</body></html>"
+
+
+def _check_headers(envelope: Envelope) -> None:
+    values = {
+        "From": envelope.from_address,
+        "From name": envelope.from_name or "",
+        "To": envelope.to_address,
+        "Subject": envelope.subject,
+        "Reply-To": envelope.reply_to or "",
+        "sending domain": envelope.sending_domain,
+        **{f"header {k}": v for k, v in envelope.headers.items()},
+        **{f"header name {k!r}": k for k in envelope.headers},
+    }
+    for name, value in values.items():
+        if "\r" in value or "\n" in value:
+            raise HeaderInjection(f"{name} contains a line break (CR or LF)")
+    for header in envelope.headers:
+        if header.lower() in RESERVED_HEADERS or not re.fullmatch(r"[A-Za-z0-9-]+", header):
+            raise AssemblyError(f"header {header!r} cannot be set by the sender")
