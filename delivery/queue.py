@@ -65,6 +65,7 @@ class Claimed:
     campaign_type: str
     org_id: uuid.UUID
     contact_id: uuid.UUID
+    campaign_id: uuid.UUID | None
     sending_domain: str | None
     attempts: int
     max_attempts: int
@@ -139,8 +140,8 @@ def claim_due(
             attempts = m.attempts + 1, updated_at = now()
         FROM due
         WHERE m.message_id = due.message_id AND m.campaign_type = due.campaign_type
-        RETURNING m.message_id, m.campaign_type, m.org_id, m.contact_id, m.sending_domain,
-                  m.attempts, m.max_attempts, m.route, m.lease_expires_at
+        RETURNING m.message_id, m.campaign_type, m.org_id, m.contact_id, m.campaign_id,
+                  m.sending_domain, m.attempts, m.max_attempts, m.route, m.lease_expires_at
         """,
         (limit, worker_id, lease_seconds),
     ).fetchall()

@@ -1,0 +1,144 @@
+"""What an SMTP answer does to a leased message, in one transaction: its queue state and
+its events (through the event writer), and the suppression of a hard-bounced address.
+
+- delivered: ``sent`` and ``delivered`` events, terminal;
+- bounced: a ``bounced`` event with the reason; a hard bounce suppresses the address for
+  the organization; terminal;
+- deferred: a ``deferred`` event and a retry after the policy's backoff (on the fallback
+  route once the policy says so), or, after the last attempt, ``failed`` (terminal).
+
+Event ids are derived from the message, the kind and the attempt, so recording the same
+outcome twice (a worker retrying after a lost commit) writes nothing twice. A worker that
+lost its lease records nothing (``"lost"``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from delivery.bounces.reasons import ENHANCED_CODE
+from warehouse.events import EmailEvent, EventWriter, event_id_for
+
+from .queue import Claimed, defer, finish
+from .retry import RetryPolicy, after_deferral
+from .smtp import SmtpOutcome
+
+
+@dataclass(frozen=True)
+class Recorded:
+    status: str  # the message's state now, or "lost"
+    next_route: str | None = None
+
+
+def record_outcome(
+    conn: psycopg.Connection,
+    writer: EventWriter,
+    worker_id: str,
+    message: Claimed,
+    outcome: SmtpOutcome,
+    *,
+    route: str,
+    fallback_route: str | None,
+    region: str,
+    policy: RetryPolicy,
+    rng: random.Random,
+    now: datetime | None = None,
+) -> Recorded:
+    """Apply ``outcome`` of the message's current attempt through ``route``."""
+    now = now or datetime.now(UTC)
+    details: dict[str, object] = {
+        "reply": outcome.text[:500],
+        "reason": outcome.reason,
+        "hard": outcome.hard,
+    }
+    if outcome.status == "delivered":
+        if not finish(conn, worker_id, message, "delivered", route=route, smtp_code=outcome.code):
+            return Recorded("lost")
+        _events(writer, conn, message, region, route, now, outcome, ["sent", "delivered"], {})
+        return Recorded("delivered")
+    if outcome.status == "bounced":
+        if not finish(
+            conn, worker_id, message, "bounced", route=route, smtp_code=outcome.code,
+            error=outcome.text[:500],
+        ):  # fmt: skip
+            return Recorded("lost")
+        _events(writer, conn, message, region, route, now, outcome, ["bounced"], details)
+        if outcome.hard:
+            _suppress(conn, message, "hard_bounce")
+        return Recorded("bounced")
+    decision = after_deferral(message.attempts, policy, rng)
+    if decision.give_up:
+        if not finish(
+            conn, worker_id, message, "failed", route=route, smtp_code=outcome.code,
+            error=outcome.text[:500],
+        ):  # fmt: skip
+            return Recorded("lost")
+        _events(writer, conn, message, region, route, now, outcome, ["deferred", "failed"], details)
+        return Recorded("failed")
+    assert decision.delay is not None
+    next_route = fallback_route if decision.use_fallback and fallback_route else route
+    if not defer(
+        conn, worker_id, message, now + decision.delay, route=next_route,
+        smtp_code=outcome.code, error=outcome.text[:500],
+    ):  # fmt: skip
+        return Recorded("lost")
+    retry: dict[str, object] = {
+        **details,
+        "retry_at": (now + decision.delay).isoformat(),
+        "next_route": next_route,
+    }
+    _events(writer, conn, message, region, route, now, outcome, ["deferred"], retry)
+    return Recorded("deferred", next_route)
+
+
+def _events(
+    writer: EventWriter,
+    conn: psycopg.Connection,
+    message: Claimed,
+    region: str,
+    route: str,
+    now: datetime,
+    outcome: SmtpOutcome,
+    kinds: list[str],
+    details: dict[str, object],
+) -> None:
+    enhanced = _enhanced(outcome.text)
+    writer.write(
+        conn,
+        [
+            EmailEvent(
+                event_id=event_id_for(message.message_id, kind, message.attempts),
+                event_time=now,
+                message_id=message.message_id,
+                contact_id=message.contact_id,
+                org_id=message.org_id,
+                campaign_id=message.campaign_id,
+                campaign_type=message.campaign_type,
+                region=region,
+                type=kind,
+                smtp_code=outcome.code if kind != "sent" else None,
+                enhanced_code=enhanced if kind != "sent" else None,
+                route=route,
+                details=details,
+            )
+            for kind in kinds
+        ],
+    )
+
+
+def _enhanced(text: str) -> str | None:
+    found = ENHANCED_CODE.search(text)
+    return ".".join(found.groups()) if found else None
+
+
+def _suppress(conn: psycopg.Connection, message: Claimed, reason: str) -> None:
+    conn.execute(
+        "INSERT INTO suppressions (org_id, email_blind_index, reason, source) "
+        "SELECT org_id, email_blind_index, %s, 'delivery' FROM contacts "
+        "WHERE contact_id = %s ON CONFLICT DO NOTHING",
+        (reason, message.contact_id),
+    )
