@@ -54,6 +54,8 @@ def record_outcome(
         "reply": outcome.text[:500],
         "reason": outcome.reason,
         "hard": outcome.hard,
+        # What the marts read (stg_email_events.bounce_type): a 5xx is not always hard.
+        "bounce_type": "hard" if outcome.hard else "soft",
     }
     if outcome.status == "delivered":
         if not finish(conn, worker_id, message, "delivered", route=route, smtp_code=outcome.code):
