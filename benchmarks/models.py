@@ -52,9 +52,9 @@ from postwise.settings import Settings
 from simulator.ground_truth import fresh_open_probability_24h, true_click_rate
 from simulator.history import HistoryOptions, simulate_history
 from simulator.world import World
-from warehouse.db import Cells, drop_database, redact
+from warehouse.db import Cells
 from warehouse.frames import read_table
-from warehouse.migrate import migrate_all
+from warehouse.migrate import temporary_cells
 
 log = logging.getLogger("benchmarks.models")
 
@@ -117,17 +117,8 @@ def _history_cells(server: str) -> Iterator[tuple[Settings, Cells]]:
     settings = Settings(
         _env_file=None, database_url=server, database_prefix=f"pwmodels_{secrets.token_hex(4)}"
     )
-    cells = Cells.from_settings(settings, server)
-    try:
-        migrate_all(cells)
+    with temporary_cells(settings, server) as cells:
         yield settings, cells
-    finally:
-        cells.close()
-        for url in cells.all_urls().values():
-            try:
-                drop_database(url)
-            except Exception as exc:  # noqa: BLE001 - keep dropping the others
-                log.warning("could not drop %s: %s", redact(url), exc)
 
 
 def _read_marts(cells: Cells, region: str) -> dict[str, pd.DataFrame]:

@@ -135,7 +135,7 @@ class SimulatedEsp:
     def __init__(self, behaviour: EspBehaviour, port: int | None = None) -> None:
         self.behaviour = behaviour
         self.counters = EspCounters()
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._controller = Controller(
             _Handler(behaviour, self.counters), hostname="127.0.0.1", port=self.port
         )
@@ -155,7 +155,8 @@ class SimulatedEsp:
         self.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

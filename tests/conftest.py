@@ -27,7 +27,7 @@ from postwise.stack import EmbeddedPostgres, EmbeddedRedis
 from simulator.history import HistoryOptions, HistoryResult, simulate_history
 from simulator.world import World
 from warehouse.db import Cells, drop_database, ensure_database
-from warehouse.migrate import migrate_all
+from warehouse.migrate import temporary_cells
 
 
 def _random_key() -> str:
@@ -92,12 +92,8 @@ def settings(database_server_url: str, redis_url: str, run_prefix: str) -> Setti
 @pytest.fixture(scope="session")
 def cells(settings: Settings, database_server_url: str) -> Iterator[Cells]:
     """Migrated control and region databases for this run, dropped at the end."""
-    cells = Cells.from_settings(settings, database_server_url)
-    migrate_all(cells)
-    yield cells
-    cells.close()
-    for url in cells.all_urls().values():
-        drop_database(url)
+    with temporary_cells(settings, database_server_url) as cells:
+        yield cells
 
 
 @pytest.fixture

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from .db import CONTROL, Cells, connect, database_of, ensure_database
+from .db import CONTROL, Cells, connect, database_of, drop_database, ensure_database, redact
 from .errors import MigrationError
+
+if TYPE_CHECKING:
+    from postwise.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +98,20 @@ def migrate_all(cells: Cells, *, create: bool = True) -> dict[str, list[str]]:
             ensure_database(url)
         result[cell] = apply_migrations(url, CONTROL if cell == CONTROL else "cell")
     return result
+
+
+@contextmanager
+def temporary_cells(settings: Settings, server_url: str) -> Iterator[Cells]:
+    """Cells named by ``settings`` on ``server_url``, created and migrated, dropped after
+    use (also on failure): for tests and benchmarks that need databases of their own."""
+    cells = Cells.from_settings(settings, server_url)
+    try:
+        migrate_all(cells)
+        yield cells
+    finally:
+        cells.close()
+        for url in cells.all_urls().values():
+            try:
+                drop_database(url)
+            except Exception as exc:  # noqa: BLE001 - keep dropping the others
+                log.warning("could not drop %s: %s", redact(url), exc)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
 from postwise.settings import Settings
-from warehouse.db import Cells, drop_database
-from warehouse.migrate import migrate_all
+from warehouse.db import Cells
+from warehouse.migrate import temporary_cells
 
 REGION = "apac"
 
@@ -19,12 +20,8 @@ def queue_cells(settings: Settings, database_server_url: str) -> Iterator[Cells]
     """Cells of their own: claims lease every due message, so they must not touch the
     history other tests read."""
     own = settings.model_copy(update={"database_prefix": f"{settings.database_prefix}_queue"})
-    cells = Cells.from_settings(own, database_server_url)
-    migrate_all(cells)
-    yield cells
-    cells.close()
-    for url in cells.all_urls().values():
-        drop_database(url)
+    with temporary_cells(own, database_server_url) as cells:
+        yield cells
 
 
 @pytest.fixture
@@ -37,3 +34,21 @@ def org(queue_cells: Cells) -> Iterator[uuid.UUID]:
         conn.execute("DELETE FROM message_idempotency_keys WHERE org_id = %s", (org_id,))
         conn.execute("DELETE FROM suppressions WHERE org_id = %s", (org_id,))
         conn.execute("DELETE FROM contacts WHERE org_id = %s", (org_id,))
+
+
+@pytest.fixture
+def make_contact(queue_cells: Cells) -> Callable[[psycopg.Connection, uuid.UUID], uuid.UUID]:
+    """Inserts a contact of an organization (sealed fields are placeholders) and returns
+    its id; the ``org`` fixture removes it."""
+
+    def insert(conn: psycopg.Connection, org_id: uuid.UUID) -> uuid.UUID:
+        contact_id = uuid.uuid4()
+        conn.execute(
+            "INSERT INTO contacts (contact_id, org_id, email_ciphertext, email_blind_index, "
+            "wrapped_data_key, email_domain, country, region, time_zone) "
+            "VALUES (%s, %s, 'x', %s, 'k', 'x.example', 'JP', 'apac', 'Asia/Tokyo')",
+            (contact_id, org_id, uuid.uuid4().bytes),
+        )
+        return contact_id
+
+    return insert

@@ -4,12 +4,13 @@ and suppressions a report writes."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiosmtplib
+import psycopg
 import pytest
 
 from delivery.bounces import Bounce
@@ -20,6 +21,7 @@ from delivery.inbound import (
     verp_address,
 )
 from delivery.queue import NewMessage, enqueue
+from simulator.esp import free_port
 from warehouse.db import Cells
 from warehouse.events import EventWriter
 
@@ -35,15 +37,9 @@ def test_a_verp_address_names_its_message() -> None:
     assert message_id_from_verp("bounces+not-a-uuid-at-all-but-36-chars-long!!@x") is None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_listener_parses_reports_sent_to_verp_addresses() -> None:
     received: list[tuple[uuid.UUID | None, list[Bounce]]] = []
-    port = _free_port()
+    port = free_port()
     listener = InboundListener(lambda m, bounces, raw: received.append((m, bounces)), port=port)
     listener.start()
     message_id = uuid.uuid4()
@@ -80,18 +76,17 @@ def test_the_listener_parses_reports_sent_to_verp_addresses() -> None:
     ],
 )
 def test_a_report_writes_its_events_and_suppressions(
-    queue_cells: Cells, org: uuid.UUID, report: str, events: list[str], suppressions: list[str]
+    queue_cells: Cells,
+    org: uuid.UUID,
+    make_contact: Callable[[psycopg.Connection, uuid.UUID], uuid.UUID],
+    report: str,
+    events: list[str],
+    suppressions: list[str],
 ) -> None:
     from delivery.bounces import parse_report
 
     with queue_cells.connection(REGION) as conn:
-        contact_id = uuid.uuid4()
-        conn.execute(
-            "INSERT INTO contacts (contact_id, org_id, email_ciphertext, email_blind_index, "
-            "wrapped_data_key, email_domain, country, region, time_zone) "
-            "VALUES (%s, %s, 'x', %s, 'k', 'x.example', 'JP', 'apac', 'Asia/Tokyo')",
-            (contact_id, org, uuid.uuid4().bytes),
-        )
+        contact_id = make_contact(conn, org)
         queued = enqueue(conn, NewMessage(org, contact_id, "marketing", "news.acme.example"))
         bounces = parse_report((REPORTS / report).read_bytes())
         written = record_report(conn, EventWriter(), queued.message_id, bounces, REGION)

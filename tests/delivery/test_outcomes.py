@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,27 +18,17 @@ from warehouse.db import Cells
 from warehouse.events import EventWriter
 
 REGION = "apac"
+MakeContact = Callable[[psycopg.Connection, uuid.UUID], uuid.UUID]
 NOW = datetime.now(UTC)
 POLICY = RetryPolicy(max_attempts=3, fallback_after=2)
 
 
-def _contact(conn: psycopg.Connection, org_id: uuid.UUID) -> uuid.UUID:
-    contact_id = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO contacts (contact_id, org_id, email_ciphertext, email_blind_index, "
-        "wrapped_data_key, email_domain, country, region, time_zone) "
-        "VALUES (%s, %s, 'x', %s, 'k', 'x.example', 'JP', 'apac', 'Asia/Tokyo')",
-        (contact_id, org_id, uuid.uuid4().bytes),
-    )
-    return contact_id
-
-
-def _claimed(queue_cells: Cells, org: uuid.UUID) -> tuple[Claimed, uuid.UUID]:
+def _claimed(queue_cells: Cells, org: uuid.UUID, make_contact: MakeContact) -> Claimed:
     with queue_cells.connection(REGION) as conn:
-        contact_id = _contact(conn, org)
+        contact_id = make_contact(conn, org)
         enqueue(conn, NewMessage(org, contact_id, "marketing", "news.acme.example"))
         (claimed,) = [m for m in claim_due(conn, "w1", 10, 60) if m.org_id == org]
-    return claimed, contact_id
+    return claimed
 
 
 def _record(queue_cells: Cells, claimed: Claimed, outcome: SmtpOutcome) -> str:
@@ -63,9 +54,9 @@ def _state(queue_cells: Cells, org: uuid.UUID) -> tuple[list[str], list[str], in
 
 
 def test_a_delivery_is_terminal_with_sent_and_delivered_events_once(
-    queue_cells: Cells, org: uuid.UUID
+    queue_cells: Cells, org: uuid.UUID, make_contact: MakeContact
 ) -> None:
-    claimed, _ = _claimed(queue_cells, org)
+    claimed = _claimed(queue_cells, org, make_contact)
     ok = SmtpOutcome.from_reply(250, "2.0.0 OK queued")
     assert _record(queue_cells, claimed, ok) == "delivered"
     assert _record(queue_cells, claimed, ok) == "lost"  # a replay finds no lease
@@ -73,9 +64,9 @@ def test_a_delivery_is_terminal_with_sent_and_delivered_events_once(
 
 
 def test_a_hard_bounce_is_terminal_and_suppresses_the_address(
-    queue_cells: Cells, org: uuid.UUID
+    queue_cells: Cells, org: uuid.UUID, make_contact: MakeContact
 ) -> None:
-    claimed, _ = _claimed(queue_cells, org)
+    claimed = _claimed(queue_cells, org, make_contact)
     bounce = SmtpOutcome.from_reply(550, "5.1.1 The email account does not exist")
     assert _record(queue_cells, claimed, bounce) == "bounced"
     with queue_cells.connection(REGION) as conn:
@@ -87,9 +78,9 @@ def test_a_hard_bounce_is_terminal_and_suppresses_the_address(
 
 
 def test_deferrals_retry_then_fall_back_then_fail_for_good(
-    queue_cells: Cells, org: uuid.UUID
+    queue_cells: Cells, org: uuid.UUID, make_contact: MakeContact
 ) -> None:
-    claimed, _ = _claimed(queue_cells, org)
+    claimed = _claimed(queue_cells, org, make_contact)
     busy = SmtpOutcome.from_reply(451, "4.7.0 Try again later")
     assert _record(queue_cells, claimed, busy) == "deferred"
     with queue_cells.connection(REGION) as conn:

@@ -4,7 +4,6 @@ outcomes, connections carry many messages, a dead server is a network deferral."
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from aiosmtpd.controller import Controller
 
 from delivery.routing import Route
 from delivery.smtp import SmtpOutcome, SmtpPool
+from simulator.esp import free_port
 
 
 class Provider:
@@ -48,16 +48,10 @@ class Provider:
         return "250 2.0.0 OK queued"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def provider() -> Iterator[tuple[Provider, Route]]:
     handler = Provider()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     route = Route("primary", "127.0.0.1", port, frozenset({"na"}), tls="none", max_connections=2)
@@ -111,7 +105,7 @@ def test_connections_are_pooled_and_bounded(provider: tuple[Provider, Route]) ->
 
 
 def test_a_server_that_is_not_there_is_a_network_deferral() -> None:
-    route = Route("gone", "127.0.0.1", _free_port(), frozenset({"na"}), tls="none")
+    route = Route("gone", "127.0.0.1", free_port(), frozenset({"na"}), tls="none")
 
     async def run() -> SmtpOutcome:
         pool = SmtpPool(route, timeout=2)
