@@ -93,15 +93,34 @@ def run(
     alert_hold: int = 0,
     **options: Any,
 ) -> dict[str, Any]:
-    """The benchmark as one JSON-ready dict (the format of ``benchmarks/``)."""
+    """The benchmark on fixed-seed synthetic histories, as one JSON-ready dict."""
+    cases = [(seed, evaluation_case(seed)) for seed in seeds]
+    return run_cases(
+        cases,
+        validation_seeds=validation_seeds,
+        false_alarm_rate=false_alarm_rate,
+        alert_hold=alert_hold,
+        **options,
+    )
+
+
+def run_cases(
+    cases: Sequence[tuple[int, EvaluationCase]],
+    *,
+    validation_seeds: Sequence[int] = VALIDATION_SEEDS,
+    false_alarm_rate: float = AnomalyConfig.false_alarm_rate,
+    alert_hold: int = 0,
+    **options: Any,
+) -> dict[str, Any]:
+    """The LSTM against the tuned baselines on ``(seed, case)`` pairs (the format of
+    ``benchmarks/``); the baselines' parameters are tuned on synthetic validation cases."""
     started = time.perf_counter()
     tuned = tune_baselines(
         validation_seeds, false_alarm_rate=false_alarm_rate, alert_hold=alert_hold
     )
     totals = {name: EventCounts() for name in ("lstm", *tuned)}
     seconds: list[float] = []
-    for seed in seeds:
-        case = evaluation_case(seed)
+    for seed, case in cases:
         counts, took = lstm_counts(
             case,
             seed=seed,

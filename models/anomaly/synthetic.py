@@ -235,6 +235,16 @@ def evaluation_case(
     return EvaluationCase(frame, incidents, warmup)
 
 
+def planted_case(counts: pd.DataFrame, warmup_steps: int, *, seed: int) -> EvaluationCase:
+    """A real sender history (hourly mart counts) with one incident of each kind planted
+    after a day past its warm-up: real traffic, known labels."""
+    incidents = plan_incidents(warmup_steps + 24, len(counts) - 24, seed=seed + 1)
+    frame = counts
+    for i, incident in enumerate(incidents):
+        frame = inject(frame, incident, seed=seed * 100 + i)
+    return EvaluationCase(frame, incidents, warmup_steps)
+
+
 def inject_generic(
     frame: pd.DataFrame, first: int, *, seed: int, count: int = 4, scale: pd.Series | None = None
 ) -> tuple[pd.DataFrame, list[Incident]]:
