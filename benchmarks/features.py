@@ -80,9 +80,9 @@ from simulator.population import CORPORATE_NAMES
 from simulator.providers import CATALOGUE, DEFERRAL_RATE, Reply, mailbox_host, mx_host
 from simulator.rows import CONSENT_COLUMNS
 from warehouse.bulk import copy_in
-from warehouse.db import Cells, connect, drop_database, redact
+from warehouse.db import connect
 from warehouse.events import EmailEvent, EventWriter
-from warehouse.migrate import migrate_all
+from warehouse.migrate import temporary_cells
 
 log = logging.getLogger("benchmarks.features")
 
@@ -1199,21 +1199,9 @@ class Dbt:
 # Measuring
 
 
-def _database_set(server: str) -> tuple[Settings, Cells]:
-    settings = Settings(
+def _settings(server: str) -> Settings:
+    return Settings(
         _env_file=None, database_url=server, database_prefix=f"pwfeat_{secrets.token_hex(4)}"
-    )
-    return settings, Cells.from_settings(settings, server)
-
-
-def _drop(cells: Cells) -> None:
-    for url in cells.all_urls().values():
-        try:
-            drop_database(url)
-        except Exception as exc:  # noqa: BLE001 - keep dropping the others
-            log.warning("could not drop %s: %s", redact(url), exc)
-    log.info(
-        "dropped %s", ", ".join(sorted(u.rsplit("/", 1)[-1] for u in cells.all_urls().values()))
     )
 
 
@@ -1244,9 +1232,8 @@ def measure(
         time.perf_counter() - started,
         ", ".join(f"{k} {v:,}" for k, v in by_type.most_common()),
     )
-    settings, cells = _database_set(server)
-    try:
-        migrate_all(cells)
+    settings = _settings(server)
+    with temporary_cells(settings, server) as cells:
         url = cells.url(REGION)
         log.info("database set %s_*: loading", settings.database_prefix)
         loaded = time.perf_counter()
@@ -1277,8 +1264,6 @@ def measure(
             log.info("one-day refresh (%s): %.1f s", day, refreshes[-1].seconds)
         refresh = sorted(refreshes, key=lambda r: r.seconds)[len(refreshes) // 2]
         day_events = _day_events(url, day)
-    finally:
-        _drop(cells)
     return {
         "n": n,
         "counts": counts,

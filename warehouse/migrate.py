@@ -115,3 +115,4 @@ def temporary_cells(settings: Settings, server_url: str) -> Iterator[Cells]:
                 drop_database(url)
             except Exception as exc:  # noqa: BLE001 - keep dropping the others
                 log.warning("could not drop %s: %s", redact(url), exc)
+        log.info("dropped the databases of %s", settings.database_prefix)
