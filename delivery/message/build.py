@@ -3,8 +3,16 @@ the headers mailbox providers require of bulk senders, and DKIM signatures.
 
 Order: CSS inlined into ``style`` attributes (mail clients drop ``<style>`` blocks), the HTML
 sanitised, links rewritten to signed click URLs, an open pixel added, the text part derived,
-headers set (a stable Message-ID from the message id, List-Unsubscribe with a one-click
-POST URL and a mailto, RFC 8058), then signed. Any header value with CR or LF is refused.
+a hidden honeypot link added (after the text part, so only the HTML carries it), headers set
+(a stable Message-ID from the message id, List-Unsubscribe with a one-click POST URL and a
+mailto, RFC 8058), then signed. Any header value with CR or LF is refused.
+
+Token payloads (short keys keep links short): ``m`` message id, ``r`` region cell holding the
+message (when known), ``t`` assembly time in epoch seconds (the tracking endpoints time
+"opened within seconds of delivery" from it when the delivery is not recorded yet); click
+tokens add ``l`` (link index, or "honeypot") and ``u`` (the destination; none for the
+honeypot); unsubscribe tokens carry ``c`` (contact) and ``o`` (organization) so an
+unsubscribe works even after the message row is gone.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from .text import html_to_text
 from .tracking import TrackingSigner, TrackingUrls
 
 LINK = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")', re.IGNORECASE)
+HONEYPOT = "honeypot"  # the ``l`` of the hidden link's click token
 RESERVED_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "mime-version", "content-type",
      "list-unsubscribe", "list-unsubscribe-post", "dkim-signature", "reply-to"}
@@ -61,50 +70,81 @@ def assemble(
     tracking: Tracking,
     dkim_keys: Sequence[DkimKey] = (),
     now: datetime | None = None,
+    *,
+    region: str | None = None,
+    org_id: uuid.UUID | None = None,
 ) -> bytes:
-    """The message as bytes with CRLF line ends, ready for ``sendmail``."""
+    """The message as bytes with CRLF line ends, ready for ``sendmail``.
+
+    ``region`` (the cell that stores the message) and ``org_id`` go into the tracking
+    tokens; without them the tracking endpoints have to look the message up in every cell.
+    """
     _check_headers(envelope)
-    body = _trackable_html(message_id, html, tracking)
+    now = now or datetime.now(UTC)
+    base: dict[str, str | int] = {"m": str(message_id)}
+    if region:
+        base["r"] = region
+    base["t"] = int(now.timestamp())
+    body = _trackable_html(base, html, tracking)
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr((envelope.from_name or "", envelope.from_address))
     message["To"] = envelope.to_address
     message["Subject"] = envelope.subject
-    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{message_id}@{envelope.sending_domain}>"
     if envelope.reply_to:
         message["Reply-To"] = envelope.reply_to
-    token = tracking.signer.sign("unsubscribe", {"m": str(message_id), "c": str(contact_id)})
+    unsubscribe: dict[str, str | int] = {**base, "c": str(contact_id)}
+    if org_id is not None:
+        unsubscribe["o"] = str(org_id)
+    token = tracking.signer.sign("unsubscribe", unsubscribe)
     mailto = f"mailto:{tracking.unsubscribe_mailbox}?subject=unsubscribe-{token}"
     message["List-Unsubscribe"] = f"<{tracking.urls.unsubscribe(token)}>, <{mailto}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for name, value in envelope.headers.items():
         message[name] = value
     message.set_content(html_to_text(body))
-    message.add_alternative(body, subtype="html")
+    message.add_alternative(_with_honeypot(base, body, tracking), subtype="html")
     return sign(message.as_bytes(), list(dkim_keys))
 
 
-def _trackable_html(message_id: uuid.UUID, html: str, tracking: Tracking) -> str:
+def _trackable_html(base: Mapping[str, str | int], html: str, tracking: Tracking) -> str:
     try:
         inlined = css_inline.inline(html)
     except (css_inline.InlineError, ValueError) as exc:
         raise AssemblyError(f"the HTML's CSS cannot be inlined: {exc}") from None
     safe = sanitize_html(inlined)
 
+    links = 0
+
     def rewrite(match: re.Match[str]) -> str:
+        nonlocal links
         url = html_lib.unescape(match.group(2))
         if not url.startswith(("http://", "https://")):
             return match.group(0)
-        token = tracking.signer.sign("click", {"m": str(message_id), "u": url})
+        token = tracking.signer.sign("click", {**base, "l": links, "u": url})
+        links += 1
         return f"{match.group(1)}{tracking.urls.click(token)}{match.group(3)}"
 
     tracked = LINK.sub(rewrite, safe)
-    pixel_token = tracking.signer.sign("open", {"m": str(message_id)})
+    pixel_token = tracking.signer.sign("open", dict(base))
     pixel = (
         f'<img src="{tracking.urls.open_pixel(pixel_token)}" width="1" height="1" alt="" '
         'style="display:block;border:0">'
     )
     return f"<!DOCTYPE html><html><body>{tracked}{pixel}</body></html>"
+
+
+def _with_honeypot(base: Mapping[str, str | int], body: str, tracking: Tracking) -> str:
+    """``body`` with an invisible link first in it: no person sees or follows it, while link
+    scanners follow every ``href``, so a click on it marks the clicker as a machine."""
+    token = tracking.signer.sign("click", {**base, "l": HONEYPOT})
+    honeypot = (
+        f'<a href="{tracking.urls.click(token)}" style="display:none;font-size:0;'
+        'line-height:0;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true" '
+        'tabindex="-1">&#8203;</a>'
+    )
+    return body.replace("<body>", f"<body>{honeypot}", 1)
 
 
 def _check_headers(envelope: Envelope) -> None:

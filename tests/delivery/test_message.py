@@ -13,6 +13,7 @@ import dkim
 import pytest
 
 from delivery.message import (
+    HONEYPOT,
     Envelope,
     HeaderInjection,
     InvalidToken,
@@ -29,6 +30,9 @@ SIGNER = TrackingSigner("a-test-secret-of-some-length")
 TRACKING = Tracking(SIGNER, TrackingUrls("https://t.postwise.example"), "unsub@bounce.example")
 MESSAGE_ID = uuid.UUID("7d4f0c8e-2b1a-4c3d-9e8f-0a1b2c3d4e5f")
 CONTACT_ID = uuid.uuid4()
+ORG_ID = uuid.uuid4()
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+BASE = {"m": str(MESSAGE_ID), "r": "eu", "t": int(NOW.timestamp())}
 HTML = """<html><head><style>p.lead { color: #c00; font-weight: bold }</style></head>
 <body><p class="lead">Hello Ada,</p>
 <p>Our <a href="https://shop.example/autumn?utm=1&amp;x=2">autumn offers</a> are here.
@@ -56,7 +60,9 @@ def _build(**changes: object) -> bytes:
         "envelope": ENVELOPE,
         "html": HTML,
         "tracking": TRACKING,
-        "now": datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+        "now": NOW,
+        "region": "eu",
+        "org_id": ORG_ID,
     }
     kwargs.update(changes)
     return assemble(**kwargs)  # type: ignore[arg-type]
@@ -70,15 +76,37 @@ def test_the_html_part_is_inlined_safe_and_tracked() -> None:
     assert "<style" not in html and "script" not in html and "onclick" not in html
     assert re.search(r'<p[^>]*style="[^"]*color:\s*#c00', html)
     links = re.findall(r'href="(https://t\.postwise\.example/t/c/[^"]+)"', html)
-    assert len(links) == 1
-    token = links[0].rsplit("/", 1)[1]
-    payload = SIGNER.verify("click", token)
-    assert payload == {"m": str(MESSAGE_ID), "u": "https://shop.example/autumn?utm=1&x=2"}
+    assert len(links) == 2  # the sender's link and the hidden honeypot
+    payloads = [SIGNER.verify("click", link.rsplit("/", 1)[1]) for link in links]
+    assert payloads[1] == {**BASE, "l": 0, "u": "https://shop.example/autumn?utm=1&x=2"}
+    token = links[1].rsplit("/", 1)[1]
     assert 'href="mailto:help@acme.example"' in html  # not tracked
     pixel = re.search(r'<img src="https://t\.postwise\.example/t/o/([^"]+)\.gif"', html)
-    assert pixel and SIGNER.verify("open", pixel.group(1)) == {"m": str(MESSAGE_ID)}
+    assert pixel and SIGNER.verify("open", pixel.group(1)) == BASE
     with pytest.raises(InvalidToken):
         SIGNER.verify("unsubscribe", token)  # a click token is no unsubscribe token
+
+
+def test_a_hidden_honeypot_link_is_in_the_html_only() -> None:
+    message = _parse(_build())
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    hidden = re.search(
+        r'<a href="https://t\.postwise\.example/t/c/([^"]+)" style="display:none',
+        (html_part.get_content()),
+    )
+    assert hidden and SIGNER.verify("click", hidden.group(1)) == {**BASE, "l": HONEYPOT}
+    assert hidden.group(1) not in text_part.get_content()  # nobody reading text sees it
+
+
+def test_tokens_without_a_region_or_organization_still_name_the_message() -> None:
+    message = _parse(_build(region=None, org_id=None))
+    https = message["List-Unsubscribe"].split(",")[0].strip(" <>")
+    assert SIGNER.verify("unsubscribe", https.rsplit("/", 1)[1]) == {
+        "m": str(MESSAGE_ID),
+        "t": int(NOW.timestamp()),
+        "c": str(CONTACT_ID),
+    }
 
 
 def test_the_text_part_and_bulk_sender_headers() -> None:
@@ -93,8 +121,9 @@ def test_the_text_part_and_bulk_sender_headers() -> None:
     https, mailto = (part.strip(" <>") for part in message["List-Unsubscribe"].split(","))
     assert https.startswith("https://t.postwise.example/t/u/")
     assert SIGNER.verify("unsubscribe", https.rsplit("/", 1)[1]) == {
-        "m": str(MESSAGE_ID),
+        **BASE,
         "c": str(CONTACT_ID),
+        "o": str(ORG_ID),
     }
     assert mailto.startswith("mailto:unsub@bounce.example?subject=unsubscribe-")
     assert _parse(_build())["Message-ID"] == message["Message-ID"]  # stable across retries
