@@ -7,6 +7,9 @@ its events (through the event writer), and the suppression of a hard-bounced add
 - deferred: a ``deferred`` event and a retry after the policy's backoff (on the fallback
   route once the policy says so), or, after the last attempt, ``failed`` (terminal).
 
+``record_unsent`` ends a message that is never sent: ``suppressed`` or ``failed`` with a
+reason (a template that blew up, a header injection, a consent withdrawn meanwhile).
+
 Event ids are derived from the message, the kind and the attempt, so recording the same
 outcome twice (a worker retrying after a lost commit) writes nothing twice. A worker that
 lost its lease records nothing (``"lost"``).
@@ -97,12 +100,39 @@ def record_outcome(
     return Recorded("deferred", next_route)
 
 
+def record_unsent(
+    conn: psycopg.Connection,
+    writer: EventWriter,
+    worker_id: str,
+    message: Claimed,
+    status: str,
+    *,
+    region: str,
+    reason: str,
+    details: dict[str, object] | None = None,
+    route: str | None = None,
+    now: datetime | None = None,
+) -> Recorded:
+    """End a leased message without sending it: ``suppressed`` (suppression list, consent)
+    or ``failed`` (it could not be rendered or assembled, or a provider policy refused it),
+    with an event of that type carrying ``reason``."""
+    if status not in ("suppressed", "failed"):
+        raise ValueError(f"a message ends unsent as suppressed or failed, not {status!r}")
+    now = now or datetime.now(UTC)
+    if not finish(conn, worker_id, message, status, route=route, error=reason[:500]):
+        return Recorded("lost")
+    unsent = SmtpOutcome(status, None, "")
+    event_details: dict[str, object] = {"reason": reason[:500], **(details or {})}
+    _events(writer, conn, message, region, route, now, unsent, [status], event_details)
+    return Recorded(status)
+
+
 def _events(
     writer: EventWriter,
     conn: psycopg.Connection,
     message: Claimed,
     region: str,
-    route: str,
+    route: str | None,
     now: datetime,
     outcome: SmtpOutcome,
     kinds: list[str],

@@ -6,6 +6,7 @@
   ``sending`` under a lease that has expired: a crashed worker's messages are taken over)
   with ``FOR UPDATE SKIP LOCKED``, so workers on any number of machines never get the same
   message at once; each claim takes a lease until ``lease_expires_at``.
+- ``renew`` extends the leases of a worker's in-flight messages (its heartbeat).
 - ``finish`` / ``defer`` / ``release`` only act while the caller still holds the lease
   (fencing): a worker whose lease expired and was taken over cannot overwrite the new
   owner's outcome.
@@ -194,9 +195,17 @@ def defer(
     )
 
 
-def release(conn: psycopg.Connection, worker_id: str, messages: Sequence[Claimed]) -> int:
-    """Hand back leased messages that were not attempted (a worker shutting down): they are
-    due again at once and the claim does not count as an attempt."""
+def release(
+    conn: psycopg.Connection,
+    worker_id: str,
+    messages: Sequence[Claimed],
+    at: datetime | None = None,
+) -> int:
+    """Hand back leased messages that were not attempted (a worker shutting down, a send
+    window that is closed, a throttle that says wait): they are due again at ``at`` (None:
+    at once) and the claim does not count as an attempt."""
+    if at is not None and at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
     released = 0
     for message in messages:
         released += _update_leased(
@@ -204,10 +213,28 @@ def release(conn: psycopg.Connection, worker_id: str, messages: Sequence[Claimed
             worker_id,
             message,
             "status = CASE WHEN attempts > 1 THEN 'deferred' ELSE 'queued' END, "
-            "attempts = attempts - 1, next_attempt_at = now()",
-            (),
+            "attempts = attempts - 1, next_attempt_at = coalesce(%s, now())",
+            (at,),
         )
     return released
+
+
+def renew(
+    conn: psycopg.Connection,
+    worker_id: str,
+    messages: Sequence[Claimed],
+    lease_seconds: float,
+) -> int:
+    """Extend the leases ``worker_id`` still holds on ``messages`` by ``lease_seconds`` from
+    now (a worker's heartbeat for its in-flight work); returns how many it still held."""
+    if not messages:
+        return 0
+    rows = conn.execute(
+        "UPDATE messages SET lease_expires_at = now() + make_interval(secs => %s) "
+        "WHERE message_id = ANY(%s) AND status = 'sending' AND lease_owner = %s RETURNING 1",
+        (lease_seconds, [message.message_id for message in messages], worker_id),
+    ).fetchall()
+    return len(rows)
 
 
 def _update_leased(

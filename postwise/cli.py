@@ -5,6 +5,8 @@
     postwise simulate history ...         write a simulated history into the warehouse
     postwise demo                         all of the above, then a summary
     postwise up                           start the services and print their URLs
+    postwise worker [--region R] [--concurrency N] [--batch-size N]
+                                          a delivery worker (several may run at once)
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -125,6 +127,26 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     return supervise(children, env, settings.home / "logs")
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from delivery.worker import run_worker
+
+    from .runtime import resolve_services
+
+    # Progress lines (counts and rates) are the worker's output: shown without -v too.
+    logging.getLogger("delivery").setLevel(logging.INFO)
+    urls = resolve_services(settings)
+    run_worker(
+        settings,
+        database_url=urls.database_url,
+        redis_url=urls.redis_url,
+        region=args.region,
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        exit_when_idle=args.until_idle,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postwise", description="Postwise email platform")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -160,6 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--dagster-port", type=_positive_int, default=3000)
     up.add_argument("--mlflow-port", type=_positive_int, default=5000)
     up.set_defaults(handler=_up)
+
+    worker = sub.add_parser(
+        "worker", help="a delivery worker for one region (SIGTERM or Ctrl-C stops it cleanly)"
+    )
+    worker.add_argument("--region", help="region cell to deliver from (default DEFAULT_REGION)")
+    worker.add_argument("--concurrency", type=_positive_int, help="SMTP sends in flight per route")
+    worker.add_argument("--batch-size", type=_positive_int, help="messages claimed at a time")
+    worker.add_argument(
+        "--until-idle", action="store_true", help="exit once nothing is due and nothing in flight"
+    )
+    worker.set_defaults(handler=_worker)
     return parser
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder"})
@@ -24,10 +25,33 @@ _DEV_BLIND_INDEX_KEY = base64.b64encode(b"postwise-development-blind-index").dec
 _DEV_SECRET_KEY = "change-me"
 
 DEFAULT_REGIONS = ("na", "eu", "apac")
+# Loopback ports of the simulated ESPs that the default routes point at.
+DEFAULT_SIMULATED_ESP_PORTS = {"primary": 2525, "frankfurt": 2526, "virginia": 2527}
 
 
 class SettingsError(ValueError):
     """Settings that cannot be used (placeholder secrets in production, unknown regions)."""
+
+
+class RouteSettings(BaseModel):
+    """One SMTP route (an ESP endpoint) as configured in ``ROUTES``."""
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    regions: tuple[str, ...]  # recipient regions whose data the route may carry
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    max_connections: int = Field(10, ge=1)
+    rate_per_second: float = Field(100.0, gt=0)
+
+
+class DkimKeySettings(BaseModel):
+    """A DKIM signing key of a sending domain: PEM (RSA) or the base64 seed (Ed25519)."""
+
+    selector: str
+    algorithm: Literal["rsa", "ed25519"]
+    private_key: str
 
 
 class Settings(BaseSettings):
@@ -56,11 +80,47 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = None
     dagster_home: Path | None = None
 
+    # Delivery: routes and the routing matrix (roles name routes of ROUTES).
+    routes: dict[str, RouteSettings] = Field(default_factory=dict)
+    route_primary: str = "primary"
+    route_secondary_eu: str = "frankfurt"
+    route_secondary_other: str = "virginia"
+    route_fallback_order: Annotated[tuple[str, ...], NoDecode] = (
+        "primary",
+        "frankfurt",
+        "virginia",
+    )
+    primary_volume_limit: int = Field(1000, ge=0)
+    simulated_esp_ports: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SIMULATED_ESP_PORTS)
+    )
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    # Delivery workers.
+    worker_concurrency: int = Field(8, ge=1)
+    worker_batch_size: int = Field(50, ge=1)
+    worker_lease_seconds: float = Field(60.0, ge=1)
+    worker_poll_seconds: float = Field(1.0, gt=0)
+    retry_first_delay_seconds: float = Field(7200.0, ge=0)
+    warmup_days: int = Field(14, ge=0)
+    warmup_start_per_hour: int = Field(50, ge=1)
+    warmup_daily_growth: float = Field(1.4, ge=1)
+    provider_rate_per_second: float = Field(200.0, gt=0)
+    tracking_base_url: str = "http://127.0.0.1:8000"
+    bounce_domain: str = "bounces.postwise.localhost"
+    dkim_keys: dict[str, list[DkimKeySettings]] = Field(default_factory=dict)
+
     @field_validator("regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("route_fallback_order", mode="before")
+    @classmethod
+    def _split_route_order(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @model_validator(mode="after")
@@ -72,7 +132,49 @@ class Settings(BaseSettings):
             raise SettingsError(f"REGION_DATABASE_URLS names unknown regions: {sorted(unknown)}")
         if self.postwise_env != "development":
             self._refuse_placeholder_secrets()
+        self._check_routes()
         return self
+
+    def _check_routes(self) -> None:
+        routes = self.delivery_routes
+        roles = (
+            self.route_primary,
+            self.route_secondary_eu,
+            self.route_secondary_other,
+            *self.route_fallback_order,
+        )
+        unknown = sorted({name for name in roles if name not in routes})
+        if unknown:
+            raise SettingsError(
+                f"the routing roles name routes missing from ROUTES: {unknown} "
+                f"(configured: {sorted(routes)})"
+            )
+        for name, route in routes.items():
+            strange = set(route.regions) - set(self.regions)
+            if strange:
+                raise SettingsError(f"route {name!r} serves unknown regions {sorted(strange)}")
+
+    @property
+    def delivery_routes(self) -> dict[str, RouteSettings]:
+        """ROUTES, or by default the three simulated ESPs on loopback: ``primary`` (every
+        region), ``frankfurt`` (EU) and ``virginia`` (everyone else)."""
+        if self.routes:
+            return dict(self.routes)
+        ports = {**DEFAULT_SIMULATED_ESP_PORTS, **self.simulated_esp_ports}
+        others = tuple(region for region in self.regions if region != "eu")
+        served = {"primary": tuple(self.regions), "frankfurt": ("eu",), "virginia": others}
+        return {
+            name: RouteSettings(host="127.0.0.1", port=ports[name], regions=regions, tls="none")
+            for name, regions in served.items()
+        }
+
+    @property
+    def tracking_secret(self) -> str:
+        """The key tracking tokens are signed with: SECRET_KEY, or in development with the
+        short placeholder a stable key derived from it (signers need 16 characters)."""
+        if len(self.secret_key) >= 16 or self.postwise_env != "development":
+            return self.secret_key
+        return hashlib.sha256(b"postwise-tracking|" + self.secret_key.encode()).hexdigest()
 
     def _refuse_placeholder_secrets(self) -> None:
         defaults = {

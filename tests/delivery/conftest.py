@@ -1,14 +1,19 @@
-"""Fixtures of the delivery tests: region cells of their own for the queue."""
+"""Fixtures of the delivery tests: region cells of their own for the queue and for the
+workers, campaigns of sealed contacts, simulated ESPs."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
+import redis
+from worker_kit import CampaignMaker
 
 from postwise.settings import Settings
+from simulator.esp import EspBehaviour, SimulatedEsp
 from warehouse.db import Cells
 from warehouse.migrate import temporary_cells
 
@@ -52,3 +57,59 @@ def make_contact(queue_cells: Cells) -> Callable[[psycopg.Connection, uuid.UUID]
         return contact_id
 
     return insert
+
+
+# ---------------------------------------------------------------------------------------
+# Delivery workers: cells of their own, campaigns, simulated ESPs (see worker_kit).
+
+
+@pytest.fixture(scope="session")
+def worker_settings(settings: Settings) -> Settings:
+    """Settings of the worker tests: cells of their own, no warm-up (every sending domain
+    in a test is new), short leases and polls."""
+    return settings.model_copy(
+        update={
+            "database_prefix": f"{settings.database_prefix}_worker",
+            "warmup_days": 0,
+            "worker_lease_seconds": 3.0,
+            "worker_poll_seconds": 0.2,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def worker_cells(worker_settings: Settings, database_server_url: str) -> Iterator[Cells]:
+    with temporary_cells(worker_settings, database_server_url) as cells:
+        yield cells
+
+
+@pytest.fixture
+def make_campaign(
+    worker_cells: Cells, worker_settings: Settings, redis_url: str
+) -> Iterator[CampaignMaker]:
+    maker = CampaignMaker(worker_cells, worker_settings)
+    yield maker
+    maker.cleanup()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{worker_settings.database_prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def esps() -> Iterator[Callable[..., SimulatedEsp]]:
+    """Starts simulated ESPs on free loopback ports; all are stopped afterwards."""
+    started: list[SimulatedEsp] = []
+
+    def start(name: str, **behaviour: Any) -> SimulatedEsp:
+        esp = SimulatedEsp(EspBehaviour(name, **behaviour))
+        esp.start()
+        started.append(esp)
+        return esp
+
+    yield start
+    for esp in started:
+        try:
+            esp.stop()
+        except (RuntimeError, AssertionError):
+            pass  # stopped by the test already

@@ -1,0 +1,26 @@
+"""Delivery workers: claim due messages of a region cell and take each to its outcome.
+
+- :mod:`.worker`: the claim loop, lease renewal, shutdown and progress logs;
+- :mod:`.sending`: one message from its recipient to its recorded outcome;
+- :mod:`.content`: rendering and assembly of a message;
+- :mod:`.store`: the worker's database access (pools from threads, retried);
+- :mod:`.throttling`: token buckets, sender volume, AIMD and hard stops;
+- :mod:`.wiring`: settings to a running worker (``run_worker``), the only edge.
+"""
+
+from .errors import MessageFailed, WorkerError, WorkerSetupError
+from .wiring import open_worker, routing_matrix, run_worker, worker_options
+from .worker import Worker, WorkerOptions, new_worker_id
+
+__all__ = [
+    "MessageFailed",
+    "Worker",
+    "WorkerError",
+    "WorkerOptions",
+    "WorkerSetupError",
+    "new_worker_id",
+    "open_worker",
+    "routing_matrix",
+    "run_worker",
+    "worker_options",
+]

@@ -1,0 +1,267 @@
+"""One claimed message from its recipient to its recorded outcome (see :mod:`.worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from delivery.providers import Pending, policy_for, provider_of
+from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
+from delivery.smtp import SmtpOutcome, SmtpPool
+from warehouse.events import EventWriter
+from warehouse.model_outputs import pause_sender
+
+from ..outcomes import record_outcome, record_unsent
+from ..queue import Claimed, release
+from ..retry import RetryPolicy
+from .content import Composed, Composer
+from .errors import MessageFailed
+from .store import Database, MessageData, Template, ineligibility
+from .throttling import Throttle
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ROUTE_FAILURE_REASONS = frozenset({"networkerror", "systemerror"})
+
+
+@dataclass
+class Held:
+    """A message this worker holds the lease of."""
+
+    message: Claimed
+    task: asyncio.Task[None] | None = None
+    committed: bool = False  # in SMTP or recording: finished even when stopping
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    region: str
+    concurrency: int
+    max_throttle_wait_seconds: float
+    unavailable_delay_seconds: float
+    route_attempts: int
+    retry: RetryPolicy
+
+
+def is_route_failure(outcome: SmtpOutcome) -> bool:
+    """A failure of the route rather than of the recipient (feeds the breaker, fails over)."""
+    return outcome.status == "deferred" and (
+        outcome.code is None or outcome.code == 421 or outcome.reason in ROUTE_FAILURE_REASONS
+    )
+
+
+class Handback(Exception):
+    """The message goes back to the queue unattempted, due again at ``at``."""
+
+    def __init__(self, at: datetime, why: str) -> None:
+        super().__init__(why)
+        self.at = at
+
+
+class MessageSender:
+    """Sends claimed messages for one worker; all state is the worker's and in memory."""
+
+    def __init__(
+        self,
+        worker_id: str,
+        options: SendOptions,
+        db: Database,
+        composer: Composer,
+        matrix: RoutingMatrix,
+        pools: Mapping[str, SmtpPool],
+        throttle: Throttle,
+        breakers: Mapping[str, CircuitBreaker],
+        executor: Executor,
+        stats: Counter[str],
+        rng: random.Random,
+    ) -> None:
+        self.worker_id = worker_id
+        self.options = options
+        self.db = db
+        self.composer = composer
+        self.matrix = matrix
+        self.pools = pools
+        self.throttle = throttle
+        self.breakers = breakers
+        self.stats = stats
+        self.rng = rng
+        self.writer = EventWriter()
+        self._executor = executor
+        self._slots = {name: asyncio.Semaphore(options.concurrency) for name in pools}
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the worker's threads (database, sandbox, Redis, signing)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def deliver(
+        self, held: Held, data: MessageData | None, templates: Mapping[Any, Template]
+    ) -> None:
+        """Take ``held`` to a recorded outcome, or hand it back to the queue."""
+        message = held.message
+        try:
+            await self._attempt(held, data, templates)
+        except MessageFailed as exc:
+            await self._unsent(held, "failed", str(exc), {"stage": exc.stage})
+        except Handback as exc:
+            count = await self.call(self.db.region, release, self.worker_id, [message], exc.at)
+            self.stats["handed back"] += count
+            log.debug("message %s handed back until %s: %s", message.message_id, exc.at, exc)
+
+    async def _attempt(
+        self, held: Held, data: MessageData | None, templates: Mapping[Any, Template]
+    ) -> None:
+        message = held.message
+        if message.attempts > self.options.retry.max_attempts:
+            # Claimed again and again without an outcome (say, a worker dying on it).
+            raise MessageFailed("attempts", f"no outcome after {message.attempts - 1} claims")
+        if data is None:
+            raise MessageFailed("contact", "the message row could not be read")
+        template = templates.get((data.template_id, data.template_version))
+        composed: Composed = await self.call(self.composer.compose, message, data, template)
+        assert data.recipient is not None  # compose refuses a message without one
+        recipient = data.recipient
+        policy = policy_for(recipient.domain)
+        pending = Pending(message.message_id, recipient.domain, recipient.engagement,
+                          composed.dkim_signed)  # fmt: skip
+        refusal = policy.refusal(pending)
+        if refusal:
+            raise MessageFailed("policy", refusal)
+        now = datetime.now(UTC)
+        window = policy.next_window(now)
+        if window is not None:
+            raise Handback(window, f"{policy.name} sends in windows")
+        sender = (message.org_id, message.sending_domain or "")
+        tried: set[str] = set()
+        last: tuple[Route, SmtpOutcome] | None = None
+        for _ in range(self.options.route_attempts):
+            route = await self._route(message, recipient.region, sender, tried)
+            tried.add(route.name)
+            async with self._slots[route.name]:
+                await self._tokens(route, provider_of(recipient.domain), sender[1])
+                if self.throttle.is_paused(sender):
+                    raise Handback(self._later(), "the sender is paused")
+                reason = await self.call(self.db.region, ineligibility, message)
+                if reason:
+                    await self._unsent(held, "suppressed", reason, {})
+                    return
+                breaker = self.breakers[route.name]
+                if not breaker.allows(time.monotonic()):
+                    continue  # opened while this message waited: the next route
+                held.committed = True
+                outcome = await self.pools[route.name].send(
+                    composed.sender, composed.recipient, composed.data
+                )
+            if is_route_failure(outcome):
+                breaker.record_failure(time.monotonic())
+                self.stats["route failures"] += 1
+                last = (route, outcome)
+                continue
+            breaker.record_success()
+            await self._record(held, route, outcome, recipient.region, sender)
+            return
+        if last is None:
+            raise Handback(self._later(), "every route's breaker is open")
+        await self._record(held, last[0], last[1], recipient.region, sender)
+
+    async def _route(
+        self, message: Claimed, region: str, sender: tuple[Any, str], tried: set[str]
+    ) -> Route:
+        now = time.monotonic()
+        pinned = self.matrix.routes.get(message.route or "")
+        if (
+            pinned is not None
+            and pinned.name not in tried
+            and region in pinned.regions
+            and self.breakers[pinned.name].healthy(now)
+        ):
+            return pinned  # a retry keeps the route (the fallback) it was deferred to
+        volume = await self.call(self.throttle.volume_last_hour, sender)
+        try:
+            decision = choose_route(
+                self.matrix, volume, region, self.breakers, now, disabled=frozenset(tried)
+            )
+        except NoRouteAvailable as exc:
+            self.stats["no route"] += 1
+            raise Handback(self._later(), str(exc)) from None
+        if decision.failed_over:
+            self.stats["failovers"] += 1
+        return decision.route
+
+    async def _tokens(self, route: Route, provider: str, domain: str) -> None:
+        takes = self.throttle.takes(route, provider, domain)
+        while True:
+            grant = await self.call(self.throttle.take, takes)
+            if grant.granted:
+                return
+            wait = grant.wait_ms / 1000
+            if wait > self.options.max_throttle_wait_seconds:
+                self.stats["throttled"] += 1
+                raise Handback(datetime.now(UTC) + timedelta(seconds=wait), "throttled")
+            await asyncio.sleep(wait)
+
+    async def _record(
+        self,
+        held: Held,
+        route: Route,
+        outcome: SmtpOutcome,
+        region: str,
+        sender: tuple[Any, str],
+    ) -> None:
+        held.committed = True
+        recorded = await self.call(
+            self._record_in_db, held.message, route.name, self._fallback(route, region), outcome
+        )
+        self.stats[recorded] += 1
+        await self.call(self.throttle.count_send, sender)
+        stop = self.throttle.note_outcome(route.name, sender, outcome)
+        if stop and not self.throttle.is_paused(sender):
+            self.throttle.paused.add(sender)
+            paused = await self.call(
+                self.db.region, pause_sender, sender[0], sender[1], stop, "threshold",
+                {"worker": self.worker_id},
+            )  # fmt: skip
+            if paused:
+                log.warning("sender %s/%s paused: %s", sender[0], sender[1], stop)
+
+    def _record_in_db(
+        self, message: Claimed, route: str, fallback: str | None, outcome: SmtpOutcome
+    ) -> str:
+        recorded = self.db.region(
+            record_outcome, self.writer, self.worker_id, message, outcome, route=route,
+            fallback_route=fallback, region=self.options.region, policy=self.options.retry,
+            rng=self.rng,
+        )  # fmt: skip
+        return recorded.status
+
+    async def _unsent(
+        self, held: Held, status: str, reason: str, details: dict[str, object]
+    ) -> None:
+        held.committed = True
+        recorded = await self.call(self._unsent_in_db, held.message, status, reason, details)
+        self.stats[recorded] += 1
+        log.info("message %s %s: %s", held.message.message_id, recorded, reason)
+
+    def _unsent_in_db(
+        self, message: Claimed, status: str, reason: str, details: dict[str, object]
+    ) -> str:
+        return self.db.region(
+            record_unsent, self.writer, self.worker_id, message, status,
+            region=self.options.region, reason=reason, details=details,
+        ).status  # fmt: skip
+
+    def _fallback(self, route: Route, region: str) -> str | None:
+        for name in self.matrix.fallback_order:
+            if name != route.name and region in self.matrix.routes[name].regions:
+                return name
+        return None
+
+    def _later(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.options.unavailable_delay_seconds)

@@ -1,0 +1,310 @@
+"""The delivery worker of one region: claims due messages in batches under a lease, keeps
+the leases of its work alive, and sends each message with bounded concurrency per route.
+
+For each message (:mod:`.sending`): the recipient (decrypted), the template version and the
+message's variables are turned into MIME bytes (a template that blows up fails that message
+alone); the provider policy may refuse it or hold it for its window; a route is chosen
+(sender volume over the last hour, breakers, residency); throttle tokens are taken (a short
+wait, or the message goes back to the queue for later); suppression and consent are
+checked once more; then SMTP, and the outcome is recorded (queue state, events,
+suppression) in one transaction. A route that fails (refused or dropped connections,
+timeouts, 421, system errors) counts against its breaker and the message tries the next
+route that may carry its data, within the same claim.
+
+Stopping (:meth:`Worker.stop`, on SIGTERM or SIGINT): no new claims, messages already in
+SMTP finish and are recorded, the rest are handed back to the queue at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from compliance.crypto import PiiCipher
+from delivery.providers import Pending, policy_for, provider_of
+from delivery.routing import CircuitBreaker, RoutingMatrix
+from delivery.smtp import SmtpPool
+from warehouse.model_outputs import active_pauses
+
+from ..queue import Claimed, claim_due, release, renew
+from ..retry import RetryPolicy
+from .content import Composer
+from .sending import Held, MessageSender, SendOptions
+from .store import Database, MessageData, Template, domain_facts, load_batch, load_templates
+from .throttling import Throttle
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PAUSES_REFRESH_SECONDS = 5.0
+OUTCOMES = ("delivered", "bounced", "deferred", "failed", "suppressed", "lost")
+
+
+def new_worker_id() -> str:
+    """Unique per worker, readable in the queue's ``lease_owner``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    region: str
+    concurrency: int = 8  # SMTP sends in flight per route
+    batch_size: int = 50
+    lease_seconds: float = 60.0
+    poll_seconds: float = 1.0
+    max_throttle_wait_seconds: float = 5.0  # a longer wait hands the message back
+    unavailable_delay_seconds: float = 30.0  # no route, paused sender: due again after
+    route_attempts: int = 3  # routes one claim of a message may try
+    log_every_seconds: float = 15.0
+    exit_when_idle: bool = False  # stop once nothing is due and nothing is held
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    worker_id: str = field(default_factory=new_worker_id)
+
+
+class Worker:
+    """One worker for one region cell; its dependencies are wired by the caller."""
+
+    def __init__(
+        self,
+        options: WorkerOptions,
+        db: Database,
+        cipher: PiiCipher,
+        composer: Composer,
+        matrix: RoutingMatrix,
+        pools: Mapping[str, SmtpPool],
+        throttle: Throttle,
+        *,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options
+        self.id = options.worker_id
+        self.region = options.region
+        self.db = db
+        self.cipher = cipher
+        self.throttle = throttle
+        self.breakers = dict(breakers or {name: CircuitBreaker() for name in matrix.routes})
+        self.stats: Counter[str] = Counter()
+        serving = [r for r in matrix.routes.values() if options.region in r.regions]
+        self.capacity = max(options.batch_size, options.concurrency * max(1, len(serving)))
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.capacity + 4, thread_name_prefix="delivery-worker"
+        )
+        # Claims and lease renewals get threads of their own: busy message work (renders,
+        # signing) must never delay a heartbeat past the lease.
+        self._queue_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="queue")
+        send_options = SendOptions(
+            options.region, options.concurrency, options.max_throttle_wait_seconds,
+            options.unavailable_delay_seconds, options.route_attempts, options.retry,
+        )  # fmt: skip
+        self._pools = dict(pools)
+        self._sender_args = (
+            self.id, send_options, db, composer, matrix, self._pools, throttle,
+            self.breakers, self._executor, self.stats, rng or random.Random(),
+        )  # fmt: skip
+        self._templates: dict[tuple[uuid.UUID, int | None], Template] = {}
+        self._held: dict[uuid.UUID, Held] = {}
+        self._to_release: list[Claimed] = []
+        self._stopping: asyncio.Event | None = None
+        self._room: asyncio.Event | None = None
+        self._pauses_at = -1e9
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop claiming; sends in SMTP finish, the rest of the claimed work is released."""
+        if self._stopping is None or self._stopping.is_set():
+            return
+        log.info("worker %s stopping with %d messages held", self.id, len(self._held))
+        self._stopping.set()
+        for held in self._held.values():
+            if not held.committed and held.task is not None:
+                held.task.cancel()
+
+    @property
+    def held(self) -> int:
+        """Messages claimed and not yet finished (the in-flight count)."""
+        return len(self._held)
+
+    async def run(self) -> Counter[str]:
+        """Claim and send until stopped (or idle, with ``exit_when_idle``)."""
+        self._stopping, self._room = asyncio.Event(), asyncio.Event()
+        self._sender = MessageSender(*self._sender_args)
+        started = time.monotonic()
+        background = [
+            asyncio.create_task(self._renew_leases()),
+            asyncio.create_task(self._report(started)),
+        ]
+        log.info(
+            "worker %s claims for region %s: batches of %d, %d sends per route, lease %g s",
+            self.id, self.region, self.options.batch_size, self.options.concurrency,
+            self.options.lease_seconds,
+        )  # fmt: skip
+        try:
+            await self._claim_loop()
+        finally:
+            self.stop()
+            # Claimed but never started (stopped while the batch was loading).
+            self._to_release += [h.message for h in self._held.values() if h.task is None]
+            await asyncio.gather(
+                *(h.task for h in list(self._held.values()) if h.task), return_exceptions=True
+            )
+            if self._to_release:
+                unstarted, self._to_release = self._to_release, []
+                self.stats["released"] += await self._queue_call(
+                    self.db.region, release, self.id, unstarted
+                )
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            for pool in self._pools.values():
+                await pool.close()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._queue_executor.shutdown(wait=False, cancel_futures=True)
+            self._log_progress(started, "stopped")
+        return self.stats
+
+    async def _claim_loop(self) -> None:
+        assert self._stopping is not None and self._room is not None
+        while not self._stopping.is_set():
+            room = self.capacity - len(self._held)
+            if room < max(1, min(self.options.batch_size, self.capacity) // 2):
+                self._room.clear()
+                await _wait(self._room, self.options.poll_seconds)
+                continue
+            batch: list[Claimed] = []
+            try:
+                batch = await self._queue_call(
+                    self.db.region, claim_due, self.id,
+                    min(room, self.options.batch_size), self.options.lease_seconds,
+                )  # fmt: skip
+                # A message this worker still works on (its lease ran out under load and
+                # the claim took it back) stays with the task that has it.
+                batch = [m for m in batch if m.message_id not in self._held]
+                if batch:
+                    self.stats["claimed"] += len(batch)
+                    self._held.update({m.message_id: Held(m) for m in batch})
+                    data = await self._prepare(batch)
+            except Exception:
+                # Not renewed, the batch's leases expire and its messages come back.
+                log.exception("worker %s could not claim or load a batch", self.id)
+                for message in batch:
+                    self._held.pop(message.message_id, None)
+                await _wait(self._stopping, self.options.poll_seconds)
+                continue
+            if not batch:
+                if self.options.exit_when_idle and not self._held:
+                    return
+                await _wait(self._stopping, self.options.poll_seconds)
+                continue
+            if self._stopping.is_set():
+                break
+            for message in self._order(batch, data):
+                held = self._held[message.message_id]
+                held.task = asyncio.create_task(self._deliver(held, data.get(message.message_id)))
+
+    async def _deliver(self, held: Held, data: MessageData | None) -> None:
+        try:
+            await self._sender.deliver(held, data, self._templates)
+        except asyncio.CancelledError:
+            self._to_release.append(held.message)  # stopping before it reached SMTP
+        except Exception:
+            # Left leased: the lease expires and the message is claimed again.
+            log.exception("worker %s failed on message %s", self.id, held.message.message_id)
+            self.stats["errors"] += 1
+        finally:
+            self._held.pop(held.message.message_id, None)
+            assert self._room is not None
+            self._room.set()
+
+    async def _prepare(self, batch: list[Claimed]) -> dict[uuid.UUID, MessageData]:
+        """Recipients, templates, domain facts and pauses for a claimed batch."""
+        call, db = self._sender.call, self.db
+        data = await call(db.region, load_batch, self.cipher, batch)
+        missing = {
+            (d.template_id, d.template_version)
+            for d in data.values()
+            if d.template_id is not None
+            and (d.template_id, d.template_version) not in self._templates
+        }
+        if missing:
+            self._templates.update(await call(db.control, load_templates, missing))
+        stale = self.throttle.stale_domains({m.sending_domain for m in batch if m.sending_domain})
+        if stale:
+            self.throttle.learn_domains(await call(db.region, domain_facts, stale))
+        if time.monotonic() - self._pauses_at > PAUSES_REFRESH_SECONDS:
+            pauses = await call(db.region, active_pauses)
+            self.throttle.set_paused((p.org_id, p.sending_domain) for p in pauses)
+            self._pauses_at = time.monotonic()
+        return data
+
+    def _order(self, batch: list[Claimed], data: Mapping[uuid.UUID, MessageData]) -> list[Claimed]:
+        """The batch in the order the providers' policies want (Gmail: engaged first)."""
+        groups: dict[str, list[Pending]] = {}
+        for message in batch:
+            found = data.get(message.message_id)
+            recipient = found.recipient if found else None
+            domain = recipient.domain if recipient else ""
+            groups.setdefault(provider_of(domain), []).append(
+                Pending(message, domain, recipient.engagement if recipient else 0.0, True)
+            )
+        ordered: list[Claimed] = []
+        for pending in groups.values():
+            policy = policy_for(pending[0].recipient_domain)
+            ordered += [p.message_id for p in policy.order(pending)]  # type: ignore[misc]
+        return ordered
+
+    async def _queue_call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._queue_executor, fn, *args)
+
+    # --- background ---------------------------------------------------------------------
+    async def _renew_leases(self) -> None:
+        """Heartbeat: extend the leases of every held message a few times per lease."""
+        period = self.options.lease_seconds / 3
+        while True:
+            await asyncio.sleep(period)
+            held = [h.message for h in list(self._held.values())]
+            if not held:
+                continue
+            try:
+                kept = await self._queue_call(
+                    self.db.region, renew, self.id, held, self.options.lease_seconds
+                )
+            except Exception:
+                log.exception("worker %s could not renew its leases", self.id)
+                continue
+            if kept < len(held):
+                # Finished meanwhile, or taken over after a stall; fencing keeps it safe.
+                log.debug("worker %s renewed %d of %d leases", self.id, kept, len(held))
+
+    async def _report(self, started: float) -> None:
+        while True:
+            await asyncio.sleep(self.options.log_every_seconds)
+            self._log_progress(started, "progress")
+
+    def _log_progress(self, started: float, what: str) -> None:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        done = sum(self.stats[k] for k in OUTCOMES)
+        log.info(
+            "worker %s %s: %d claimed, %s, %d released, %d route failures, %d failovers, "
+            "%d held; %.1f outcomes/s over %.0f s",
+            self.id, what, self.stats["claimed"],
+            ", ".join(f"{self.stats[k]} {k}" for k in OUTCOMES if self.stats[k]) or "no outcomes",
+            self.stats["released"] + self.stats["handed back"], self.stats["route failures"],
+            self.stats["failovers"], len(self._held), done / elapsed, elapsed,
+        )  # fmt: skip
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        pass
