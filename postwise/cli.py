@@ -7,6 +7,7 @@
     postwise up                           start the services and print their URLs
     postwise worker [--region R] [--concurrency N] [--batch-size N]
                                           a delivery worker (several may run at once)
+    postwise api [--host H] [--port P] [--workers N]   the HTTP API under uvicorn
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -127,6 +128,32 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     return supervise(children, env, settings.home / "logs")
 
 
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    import uvicorn
+
+    from .runtime import resolve_services
+
+    urls = resolve_services(settings)
+    # Each uvicorn worker builds the app from the environment (create_app's settings).
+    os.environ["DATABASE_URL"] = urls.database_url
+    os.environ["REDIS_URL"] = urls.redis_url
+    get_settings.cache_clear()
+    echo(f"api         http://{args.host}:{args.port}  (OpenAPI docs at /docs)")
+    uvicorn.run(
+        "serving.api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.api_forwarded_allow_ips,
+        log_level="info" if args.verbose else "warning",
+    )
+    return 0
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from delivery.worker import run_worker
 
@@ -193,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--until-idle", action="store_true", help="exit once nothing is due and nothing in flight"
     )
     worker.set_defaults(handler=_worker)
+
+    api = sub.add_parser("api", help="run the HTTP API (tracking endpoints, docs at /docs)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=_positive_int, default=8000)
+    api.add_argument("--workers", type=_positive_int, default=1, help="uvicorn worker processes")
+    api.set_defaults(handler=_api)
     return parser
 
 

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     tracking_base_url: str = "http://127.0.0.1:8000"
     bounce_domain: str = "bounces.postwise.localhost"
     dkim_keys: dict[str, list[DkimKeySettings]] = Field(default_factory=dict)
+    # API and tracking endpoints.
+    api_db_pool_size: int = Field(10, ge=1)
+    api_forwarded_allow_ips: str = "127.0.0.1"
+    tracking_scanner_window_seconds: float = Field(10.0, ge=0)
+    tracking_dedupe_seconds: int = Field(300, ge=1)
+    tracking_scanner_memory_seconds: int = Field(3600, ge=1)
 
     @field_validator("regions", mode="before")
     @classmethod

@@ -1,0 +1,57 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds the app without touching anything: the database pools and
+Redis are opened when the server starts (lifespan) and closed when it stops. Under
+``uvicorn --factory serving.api.main:create_app`` (what ``postwise api`` runs) the settings
+come from the environment through :func:`postwise.settings.get_settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from postwise.settings import Settings, get_settings
+
+from ..errors import ServingError
+from .resources import Resources
+from .routes import tracking
+
+TITLE = "Postwise API"
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for ``settings`` (default: the process's settings)."""
+    resolved = settings if settings is not None else get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.resources = Resources.open(resolved)
+        try:
+            yield
+        finally:
+            app.state.resources.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        description="Postwise: message ingestion, model serving, tracking and administration.",
+        lifespan=lifespan,
+    )
+    app.dependency_overrides[get_settings] = lambda: resolved
+    app.include_router(tracking.router)
+    app.add_exception_handler(ServingError, _serving_error)
+    return app
+
+
+async def _serving_error(request: Request, exc: Exception) -> JSONResponse:
+    """A typed error as ``{"code": ..., "detail": ...}`` with its status."""
+    assert isinstance(exc, ServingError)
+    headers = {"Retry-After": "30"} if exc.status_code == 503 else None
+    return JSONResponse(
+        {"code": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
+    )

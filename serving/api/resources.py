@@ -1,0 +1,62 @@
+"""The long-lived clients an API process shares between requests, opened at start-up and
+closed at shutdown (never at import): the region cells' connection pools, Redis, and the
+tracking logic built on them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+
+from delivery.message import TrackingSigner
+from postwise.settings import Settings, SettingsError
+from warehouse.db import Cells
+
+from ..tracking import BotRules, Tracker, TrackingStore
+
+log = logging.getLogger(__name__)
+REDIS_TIMEOUT_SECONDS = 0.5  # a slow Redis must not hold tracking hits up
+
+
+@dataclass
+class Resources:
+    cells: Cells
+    redis: redis.Redis | None
+    tracker: Tracker
+
+    @classmethod
+    def open(cls, settings: Settings) -> Resources:
+        """Clients for ``settings``; DATABASE_URL must name the server (``postwise api``
+        resolves it, starting the embedded one when nothing is configured)."""
+        if not settings.database_url:
+            raise SettingsError(
+                "DATABASE_URL is not set: start the API with `postwise api`, which finds or "
+                "starts the database"
+            )
+        cells = Cells.from_settings(settings, settings.database_url)
+        cells.pool_max_size = settings.api_db_pool_size
+        client = None
+        if settings.redis_url:
+            client = redis.Redis.from_url(
+                settings.redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
+        else:
+            log.warning("REDIS_URL is not set: tracking hits are not de-duplicated")
+        store = TrackingStore(
+            cells,
+            client,
+            settings.database_prefix,
+            dedupe_seconds=settings.tracking_dedupe_seconds,
+            scanner_memory_seconds=settings.tracking_scanner_memory_seconds,
+        )
+        rules = BotRules(scanner_window_seconds=settings.tracking_scanner_window_seconds)
+        tracker = Tracker(TrackingSigner(settings.tracking_secret), rules, store)
+        return cls(cells=cells, redis=client, tracker=tracker)
+
+    def close(self) -> None:
+        self.cells.close()
+        if self.redis is not None:
+            self.redis.close()

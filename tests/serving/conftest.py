@@ -1,0 +1,163 @@
+"""Fixtures of the serving tests: cells of their own, and the API under a real uvicorn on
+loopback (in a thread), trusting ``X-Forwarded-For`` from 127.0.0.1 as it would from its
+load balancer, so tests can speak for clients on other networks."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import redis
+import uvicorn
+
+from delivery.message import Envelope, Tracking, TrackingSigner, TrackingUrls, assemble
+from delivery.queue import NewMessage, enqueue
+from postwise.settings import Settings
+from serving.api.main import create_app
+from simulator.esp import free_port
+from warehouse.db import Cells
+from warehouse.migrate import temporary_cells
+
+HTML = (
+    '<p>Hello, our <a href="https://shop.example/autumn?x=1&amp;y=2">autumn offers</a> and '
+    '<a href="https://shop.example/winter">winter ones</a>.</p>'
+)
+DESTINATIONS = ("https://shop.example/autumn?x=1&y=2", "https://shop.example/winter")
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings) -> Settings:
+    """The run's settings with cells of their own and a 1-second scanner window (people
+    in these tests act 1.5 s after delivery, not 10)."""
+    return settings.model_copy(
+        update={
+            "database_prefix": f"{settings.database_prefix}_serving",
+            "tracking_scanner_window_seconds": 1.0,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def serving_cells(api_settings: Settings, database_server_url: str) -> Iterator[Cells]:
+    with temporary_cells(api_settings, database_server_url) as cells:
+        yield cells
+
+
+@pytest.fixture(scope="session")
+def api_url(api_settings: Settings, serving_cells: Cells) -> Iterator[str]:
+    """Base URL of the API served by uvicorn on a free loopback port."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(api_settings),
+        host="127.0.0.1",
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    client = redis.Redis.from_url(str(api_settings.redis_url))
+    for key in client.scan_iter(match=f"{api_settings.database_prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message queued, assembled with tracking links to the live API, and delivered."""
+
+    message_id: uuid.UUID
+    contact_id: uuid.UUID
+    org_id: uuid.UUID
+    region: str
+    raw: bytes
+
+
+SendMessage = Callable[..., Sent]
+
+
+@pytest.fixture
+def send_message(
+    api_settings: Settings, serving_cells: Cells, api_url: str
+) -> Iterator[SendMessage]:
+    """Makes messages of one fresh organization; its rows are removed afterwards."""
+    org_id = uuid.uuid4()
+    tracking = Tracking(
+        TrackingSigner(api_settings.tracking_secret),
+        TrackingUrls(api_url),
+        "unsubscribe@bounces.example",
+    )
+    regions: set[str] = set()
+
+    def send(
+        region: str = "eu",
+        *,
+        contact_id: uuid.UUID | None = None,
+        to: str = "ada@example.org",
+        html: str = HTML,
+        delivered_at: datetime | None = None,
+        with_claims: bool = True,
+    ) -> Sent:
+        regions.add(region)
+        contact_id = contact_id or uuid.uuid4()
+        with serving_cells.connection(region) as conn:
+            conn.execute(
+                "INSERT INTO contacts (contact_id, org_id, email_ciphertext, email_blind_index, "
+                "wrapped_data_key, email_domain, country, region, time_zone) "
+                "VALUES (%s, %s, 'x', %s, 'k', 'example.org', 'DE', %s, 'Europe/Berlin') "
+                "ON CONFLICT DO NOTHING",
+                (contact_id, org_id, uuid.uuid4().bytes, region),
+            )
+            message_id = enqueue(
+                conn, NewMessage(org_id, contact_id, "marketing", "news.acme.example")
+            ).message_id
+            conn.execute(
+                "UPDATE messages SET status = 'delivered', sent_at = coalesce(%s, now()) "
+                "WHERE message_id = %s",
+                (delivered_at, message_id),
+            )
+        raw = assemble(
+            message_id,
+            contact_id,
+            Envelope("news@news.acme.example", to, "Offers", "news.acme.example"),
+            html,
+            tracking,
+            now=delivered_at or datetime.now(UTC),
+            region=region if with_claims else None,
+            org_id=org_id if with_claims else None,
+        )
+        return Sent(message_id, contact_id, org_id, region, raw)
+
+    yield send
+    for region in regions:
+        with serving_cells.connection(region) as conn:
+            for table in ("messages", "message_idempotency_keys", "suppressions", "contacts"):
+                conn.execute(f"DELETE FROM {table} WHERE org_id = %s", (org_id,))  # noqa: S608
+
+
+def events_of(cells: Cells, region: str, message_id: uuid.UUID) -> list[dict[str, object]]:
+    """The message's events, oldest first, as dicts."""
+    with cells.connection(region) as conn:
+        cur = conn.execute(
+            "SELECT type, is_bot, details, org_id, contact_id, campaign_type, region, event_time "
+            "FROM email_events WHERE message_id = %s ORDER BY event_time, ingest_seq",
+            (message_id,),
+        )
+        names = [column.name for column in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
