@@ -8,6 +8,8 @@ import logging
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from delivery.message import TrackingSigner
 from postwise.settings import Settings, SettingsError
@@ -42,6 +44,7 @@ class Resources:
                 settings.redis_url,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),  # no retries: a hit must not wait on Redis
             )
         else:
             log.warning("REDIS_URL is not set: tracking hits are not de-duplicated")

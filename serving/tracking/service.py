@@ -93,7 +93,7 @@ class Tracker:
             raise InvalidTrackingLink(f"this {kind} link is not valid: {exc}") from None
         try:
             return _claims(payload)
-        except (KeyError, TypeError, ValueError, OverflowError):
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
             raise InvalidTrackingLink(f"this {kind} link carries malformed claims") from None
 
     def open(self, token: str, client: Client, now: datetime | None = None) -> Verdict | None:

@@ -8,7 +8,9 @@ event id (uuid5 of message, kind, link, human/bot and that time) and ``event_tim
 key of ``email_events``) come out identical and the writer stores the row once. Re-rendering
 a message or double-clicking a link therefore counts once, while a re-open after the window
 counts again; human and machine hits are kept apart so a scanner never hides a person's
-click. Without Redis (not configured, or not answering) every hit is written.
+click. Without Redis (not configured, or not answering) every hit is written; after a Redis
+failure the store leaves Redis alone for ``REDIS_PAUSE_SECONDS`` so an outage costs one
+timeout, not one per hit.
 
 Unsubscribing happens once per message: under a transaction-scoped advisory lock on the
 message, an ``unsubscribed`` event is written only if the message has none, and the address
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +36,7 @@ from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
 log = logging.getLogger(__name__)
+REDIS_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class TrackingStore:
         *,
         dedupe_seconds: int = 300,
         scanner_memory_seconds: int = 3600,
+        pool_timeout_seconds: float = 5.0,
         writer: EventWriter | None = None,
     ) -> None:
         self.cells = cells
@@ -70,7 +77,28 @@ class TrackingStore:
         self.key_prefix = key_prefix
         self.dedupe_seconds = dedupe_seconds
         self.scanner_memory_seconds = scanner_memory_seconds
+        self.pool_timeout_seconds = pool_timeout_seconds
         self.writer = writer or EventWriter()
+        self._redis_paused_until = 0.0
+
+    def _redis(self) -> redis.Redis | None:
+        """The Redis client, unless there is none or it failed a moment ago."""
+        if self.redis is None or time.monotonic() < self._redis_paused_until:
+            return None
+        return self.redis
+
+    def _redis_failed(self, what: str, exc: redis.RedisError) -> None:
+        self._redis_paused_until = time.monotonic() + REDIS_PAUSE_SECONDS
+        log.warning(
+            "%s: Redis is not answering (%s); retrying in %.0f s", what, exc, REDIS_PAUSE_SECONDS
+        )
+
+    @contextmanager
+    def _connection(self, region: str) -> Iterator[psycopg.Connection]:
+        # A short wait for a pooled connection: while a cell is down, requests fail fast
+        # (and are logged) instead of holding the API's threads for the pool's 30 s.
+        with self.cells.pool(region).connection(timeout=self.pool_timeout_seconds) as conn:
+            yield conn
 
     # -- messages ------------------------------------------------------------------------
 
@@ -79,7 +107,7 @@ class TrackingStore:
         regions = [region] if region in self.cells.regions else list(self.cells.regions)
         for cell in regions:
             assert cell is not None
-            with self.cells.connection(cell) as conn:
+            with self._connection(cell) as conn:
                 row = conn.execute(
                     "SELECT org_id, campaign_id, campaign_type, contact_id, sent_at "
                     "FROM messages WHERE message_id = %s LIMIT 1",
@@ -92,7 +120,7 @@ class TrackingStore:
     def find_contact_region(self, contact_id: uuid.UUID, org_id: uuid.UUID) -> str | None:
         """The cell holding a contact (for an unsubscribe whose message row is gone)."""
         for cell in self.cells.regions:
-            with self.cells.connection(cell) as conn:
+            with self._connection(cell) as conn:
                 found = conn.execute(
                     "SELECT 1 FROM contacts WHERE contact_id = %s AND org_id = %s",
                     (contact_id, org_id),
@@ -129,25 +157,26 @@ class TrackingStore:
             is_bot=is_bot,
             details=details,
         )
-        with self.cells.connection(ref.region) as conn:
+        with self._connection(ref.region) as conn:
             return self.writer.write(conn, [event]) == 1
 
     def _window_start(self, key: str, now: datetime) -> datetime:
         """When the de-duplication window of ``key`` that contains ``now`` began."""
-        if self.redis is None:
+        client = self._redis()
+        if client is None:
             return now
         name = f"{self.key_prefix}:trk:dedupe:{key}"
         stamp = now.astimezone(UTC).isoformat()
         try:
-            if self.redis.set(name, stamp, nx=True, ex=self.dedupe_seconds):
+            if client.set(name, stamp, nx=True, ex=self.dedupe_seconds):
                 return now
-            first = self.redis.get(name)
+            first = client.get(name)
             if first is None:  # expired between the two calls: a new window
-                self.redis.set(name, stamp, ex=self.dedupe_seconds)
+                client.set(name, stamp, ex=self.dedupe_seconds)
                 return now
             return datetime.fromisoformat(first.decode() if isinstance(first, bytes) else first)
         except redis.RedisError as exc:
-            log.warning("tracking de-duplication skipped, Redis is not answering: %s", exc)
+            self._redis_failed("hit not de-duplicated", exc)
             return now
 
     # -- scanner memory ------------------------------------------------------------------
@@ -158,21 +187,23 @@ class TrackingStore:
 
     def remember_scanner(self, ip: str | None, user_agent: str) -> None:
         """Remember a client that followed a honeypot link."""
-        if self.redis is None:
+        client = self._redis()
+        if client is None:
             return
         try:
-            self.redis.set(self._scanner_key(ip, user_agent), 1, ex=self.scanner_memory_seconds)
+            client.set(self._scanner_key(ip, user_agent), 1, ex=self.scanner_memory_seconds)
         except redis.RedisError as exc:
-            log.warning("scanner not remembered, Redis is not answering: %s", exc)
+            self._redis_failed("scanner not remembered", exc)
 
     def is_known_scanner(self, ip: str | None, user_agent: str) -> bool:
         """Whether this client followed a honeypot link within the scanner memory."""
-        if self.redis is None:
+        client = self._redis()
+        if client is None:
             return False
         try:
-            return bool(self.redis.exists(self._scanner_key(ip, user_agent)))
+            return bool(client.exists(self._scanner_key(ip, user_agent)))
         except redis.RedisError as exc:
-            log.warning("scanner memory not read, Redis is not answering: %s", exc)
+            self._redis_failed("scanner memory not read", exc)
             return False
 
     # -- unsubscribes --------------------------------------------------------------------
@@ -187,7 +218,7 @@ class TrackingStore:
         now: datetime,
     ) -> Unsubscribed:
         """Suppress the contact's address for ``org_id`` and record the unsubscribe once."""
-        with self.cells.connection(region) as conn:
+        with self._connection(region) as conn:
             suppressed = _suppress(conn, org_id, contact_id, details.get("channel", ""))
             if ref is None:
                 return Unsubscribed(recorded=False, suppressed=suppressed)
