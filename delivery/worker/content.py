@@ -108,8 +108,9 @@ class Composer:
         keys = self.keyring.keys_for(message.sending_domain)
         try:
             raw = assemble(
-                message.message_id, recipient.contact_id, envelope, body, self.tracking, keys
-            )
+                message.message_id, recipient.contact_id, envelope, body, self.tracking, keys,
+                region=recipient.region, org_id=message.org_id,
+            )  # fmt: skip
         except AssemblyError as exc:
             raise MessageFailed("assemble", str(exc)) from None
         return Composed(

@@ -114,6 +114,7 @@ class Worker:
         self._templates: dict[tuple[uuid.UUID, int | None], Template] = {}
         self._held: dict[uuid.UUID, Held] = {}
         self._to_release: list[Claimed] = []
+        self._reclaimed: dict[uuid.UUID, Claimed] = {}
         self._stopping: asyncio.Event | None = None
         self._room: asyncio.Event | None = None
         self._pauses_at = -1e9
@@ -186,8 +187,12 @@ class Worker:
                     self.db.region, claim_due, self.id,
                     min(room, self.options.batch_size), self.options.lease_seconds,
                 )  # fmt: skip
-                # A message this worker still works on (its lease ran out under load and
-                # the claim took it back) stays with the task that has it.
+                # A message still held here came back: its task deferred it for an
+                # immediate retry just now, or its lease ran out under load. The task that
+                # has it goes on; the new claim is handed back when that task ends.
+                for message in batch:
+                    if message.message_id in self._held:
+                        self._reclaimed[message.message_id] = message
                 batch = [m for m in batch if m.message_id not in self._held]
                 if batch:
                     self.stats["claimed"] += len(batch)
@@ -222,8 +227,19 @@ class Worker:
             self.stats["errors"] += 1
         finally:
             self._held.pop(held.message.message_id, None)
+            again = self._reclaimed.pop(held.message.message_id, None)
+            if again is not None:
+                await self._hand_back(again)
             assert self._room is not None
             self._room.set()
+
+    async def _hand_back(self, message: Claimed) -> None:
+        """Release a claim of a message whose earlier task just ended (fenced: a no-op when
+        that task left it in another state)."""
+        try:
+            await self._queue_call(self.db.region, release, self.id, [message])
+        except Exception:
+            log.exception("worker %s could not hand back %s", self.id, message.message_id)
 
     async def _prepare(self, batch: list[Claimed]) -> dict[uuid.UUID, MessageData]:
         """Recipients, templates, domain facts and pauses for a claimed batch."""
