@@ -9,8 +9,9 @@
 """
 
 from .errors import MessageFailed, WorkerError, WorkerSetupError
+from .options import WorkerOptions, new_worker_id
 from .wiring import open_worker, routing_matrix, run_worker, worker_options
-from .worker import Worker, WorkerOptions, new_worker_id
+from .worker import Worker
 
 __all__ = [
     "MessageFailed",

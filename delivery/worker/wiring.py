@@ -32,9 +32,10 @@ from warehouse.errors import DatabaseUnavailable
 
 from .content import Composer, DkimKeyring
 from .errors import WorkerSetupError
+from .options import WorkerOptions, new_worker_id
 from .store import Database
 from .throttling import Throttle
-from .worker import Worker, WorkerOptions, new_worker_id
+from .worker import Worker
 
 POOL_OPEN_TIMEOUT_SECONDS = 10.0
 

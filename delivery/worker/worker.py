@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from compliance.crypto import PiiCipher
@@ -37,8 +34,8 @@ from delivery.smtp import SmtpPool
 from warehouse.model_outputs import active_pauses
 
 from ..queue import Claimed, claim_due, release, renew
-from ..retry import RetryPolicy
 from .content import Composer
+from .options import WorkerOptions
 from .sending import Held, MessageSender, SendOptions
 from .store import Database, MessageData, Template, domain_facts, load_batch, load_templates
 from .throttling import Throttle
@@ -47,27 +44,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PAUSES_REFRESH_SECONDS = 5.0
 OUTCOMES = ("delivered", "bounced", "deferred", "failed", "suppressed", "lost")
-
-
-def new_worker_id() -> str:
-    """Unique per worker, readable in the queue's ``lease_owner``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    region: str
-    concurrency: int = 8  # SMTP sends in flight per route
-    batch_size: int = 50
-    lease_seconds: float = 60.0
-    poll_seconds: float = 1.0
-    max_throttle_wait_seconds: float = 5.0  # a longer wait hands the message back
-    unavailable_delay_seconds: float = 30.0  # no route, paused sender: due again after
-    route_attempts: int = 3  # routes one claim of a message may try
-    log_every_seconds: float = 15.0
-    exit_when_idle: bool = False  # stop once nothing is due and nothing is held
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    worker_id: str = field(default_factory=new_worker_id)
 
 
 class Worker:

@@ -15,11 +15,15 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+import redis
 from worker_kit import WORKER_REGION, CampaignMaker, Person, routes_to
 
 from delivery.retry import RetryPolicy
 from delivery.routing import BreakerState
+from delivery.throttle import ThrottlePolicy
 from delivery.worker import Worker, open_worker, routing_matrix, worker_options
+from delivery.worker.store import domain_facts
+from delivery.worker.throttling import Throttle
 from postwise.settings import RouteSettings, Settings
 from simulator.esp import SimulatedEsp
 from warehouse.db import Cells
@@ -281,3 +285,36 @@ def test_connections_terminated_by_the_server_are_survived(
         f"terminated {terminated[0]} connections with {in_flight[0]} in flight; "
         f"{duplicates} duplicates; {worker.db.reconnects} retried calls"
     )
+
+
+def test_throttling_works_without_the_reputation_mart_and_caps_a_low_reputation_domain(
+    worker_cells: Cells, redis_url: str, worker_settings: Settings
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    throttle = Throttle(client, worker_settings.database_prefix, ThrottlePolicy(warmup_days=0))
+    route = routing_matrix(worker_settings).routes["primary"]
+    with worker_cells.connection("na") as conn, conn.transaction(force_rollback=True):
+        absent = domain_facts(conn, ["fresh.example"])["fresh.example"]
+        conn.execute(
+            "CREATE SCHEMA IF NOT EXISTS marts; CREATE TABLE marts.domain_reputation "
+            "(sending_domain text, mailbox_provider text, day date, reputation_score float8)"
+        )
+        empty = domain_facts(conn, ["fresh.example"])["fresh.example"]
+        conn.execute(
+            "INSERT INTO marts.domain_reputation VALUES "
+            "('fresh.example', 'gmail', current_date, 0.5), "
+            "('fresh.example', 'yahoo', current_date, 0.8), "
+            "('fresh.example', 'gmail', current_date - 3, 0.95)"
+        )
+        low = domain_facts(conn, ["fresh.example"])["fresh.example"]
+    client.close()
+    assert absent.reputation is None and empty.reputation is None and absent.age_days < 1
+    assert low.reputation == 0.5
+    throttle.learn_domains({"fresh.example": empty})
+    assert [t.kind for t in throttle.takes(route, "gmail", "fresh.example")] == [
+        "provider",
+        "route",
+    ]
+    throttle.learn_domains({"fresh.example": low})
+    capped = throttle.takes(route, "gmail", "fresh.example")[-1]
+    assert capped.kind == "domain" and capped.rate_per_second * 3600 == pytest.approx(100)
