@@ -64,13 +64,14 @@
 {%- endmacro %}
 
 
-{#- A predicate keeping a date `column` inside `window`, optionally widened by whole days after
-    its end; `true` when window is none. -#}
-{% macro date_filter(column, window, days_after=0) -%}
+{#- A predicate keeping a date `column` inside `window`, optionally widened by whole days before
+    its start and after its end; `true` when window is none. -#}
+{% macro date_filter(column, window, days_after=0, days_before=0) -%}
     {%- if window is none -%}
         true
     {%- else -%}
-        {{ column }} >= date '{{ window[0] }}'
+        {%- set first = modules.datetime.date.fromisoformat(window[0]) - modules.datetime.timedelta(days=days_before) -%}
+        {{ column }} >= date '{{ first.isoformat() }}'
         {%- if window[1] is not none -%}
             {%- set end = modules.datetime.date.fromisoformat(window[1]) + modules.datetime.timedelta(days=days_after) %} and {{ column }} < date '{{ end.isoformat() }}'
         {%- endif -%}

@@ -3,9 +3,9 @@
 Two kinds of input:
 
 - a sender series from the mart ``marts.send_volume_timeseries`` (counts per hour):
-  ``sender_features`` turns it into volume, the destination-country count, the open rate,
-  and, for deferrals, bounces, complaints and each attachment type, how unusual the
-  hour's count is at the sender's recent rate, on a regular hourly grid;
+  ``sender_features`` turns it into volume, the open rate, and, for messages to new
+  destination countries, deferrals, bounces, complaints and each attachment type, how
+  unusual the hour's count is at the sender's recent rate, on a regular hourly grid;
 - any other frame of numeric columns indexed by time (``numeric_frame`` checks it): used
   as is, whatever its cadence.
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
-from scipy.stats import poisson
+from scipy.stats import nbinom
 
 SENDER_COUNT_COLUMNS = (
     "messages",
@@ -32,6 +32,7 @@ SENDER_COUNT_COLUMNS = (
     "complaints",
     "human_opens",
     "destination_countries",
+    "new_country_messages",
     "messages_with_attachments",
     "pdf_attachments",
     "zip_attachments",
@@ -48,6 +49,11 @@ PRIOR_HALFLIFE_STEPS = 168
 # its first one is surprising (z ~ 3.3) but finite.
 MIN_EXPECTED_EVENTS = 1e-3
 MAX_EXCESS = 8.0
+# A sender's rate is not the same in every hour: each campaign goes to another audience.
+# Counts are negative binomial around the recent rate, with this relative spread of the
+# rate itself (the Poisson limit at 0), so ordinary campaign-to-campaign variation at
+# high volume is not read as an incident.
+RATE_DISPERSION = 0.5
 
 
 class InputError(ValueError):
@@ -127,16 +133,16 @@ def sender_features(frame: pd.DataFrame, *, freq: str = "h") -> pd.DataFrame:
 
     The mart has a row only for hours with mail, so missing hours are filled with zero
     counts (silence is information too). Each rate is compared with the sender's own recent
-    rate (exponentially weighted over past hours only): outcomes and attachment types as a
-    Poisson normal score (``_excess``), the frequent opens as a rate shrunk by
-    ``PRIOR_MESSAGES`` pseudo-messages.
+    rate (exponentially weighted over past hours only): new-country messages, outcomes and
+    attachment types as a negative-binomial normal score (``_excess``), the frequent opens
+    as a rate shrunk by ``PRIOR_MESSAGES`` pseudo-messages.
     """
     counts = hourly_counts(frame, freq=freq)
     m, d = counts["messages"], counts["deliveries"]
     out = pd.DataFrame(index=counts.index)
     out["log_messages"] = np.log1p(m)
-    out["log_countries"] = np.log1p(counts["destination_countries"])
     out["open_rate"] = _shrunk_rate(counts["human_opens"], d)
+    out["new_country_excess"] = _excess(counts["new_country_messages"], m)
     out["deferral_excess"] = _excess(counts["deferrals"], m)
     out["bounce_excess"] = _excess(counts["bounces"], m)
     out["hard_bounce_excess"] = _excess(counts["hard_bounces"], m)
@@ -236,15 +242,19 @@ def _shrunk_rate(events: pd.Series, trials: pd.Series) -> pd.Series:
 def _excess(events: pd.Series, trials: pd.Series) -> pd.Series:
     """How unusual the hour's count is at the sender's recent rate, as a normal score.
 
-    The count is compared with a Poisson of mean ``trials x recent rate``; its mid-p upper
-    tail probability is mapped to a standard normal quantile. A rate would swing from 0 to
-    33 % on three messages, and a plain z-score makes the one complaint of a quiet hour a
-    ten-sigma event; this score is about 2.6 for that complaint (a 1-in-200 hour, which it
-    is), about 6 for fifteen bounces where 1.5 were expected, 0 when all is as usual and
-    negative when fewer events than usual happen.
+    The count is compared with a negative binomial of mean ``trials x recent rate`` whose
+    rate itself varies by ``RATE_DISPERSION``; its mid-p upper tail probability is mapped
+    to a standard normal quantile. A rate would swing from 0 to 33 % on three messages,
+    and a plain z-score makes the one complaint of a quiet hour a ten-sigma event; this
+    score is about 2.8 for that complaint (a 1-in-400 hour, which it is), about 4.8
+    for fifteen bounces where 1.5 were expected, about 1.6 for a campaign of 2,000
+    messages bouncing at twice the usual 1 %, 0 when all is as usual and negative when
+    fewer events than usual happen.
     """
     expected = np.maximum(trials * _recent_rate(events, trials), MIN_EXPECTED_EVENTS)
+    shape = 1.0 / RATE_DISPERSION**2
+    success = shape / (shape + expected.to_numpy())
     x = events.to_numpy(dtype=float)
-    mid_p = poisson.sf(x, expected) + 0.5 * poisson.pmf(x, expected)
+    mid_p = nbinom.sf(x, shape, success) + 0.5 * nbinom.pmf(x, shape, success)
     score = -ndtri(np.clip(mid_p, 1e-300, 1.0))
     return pd.Series(np.clip(score, -MAX_EXCESS, MAX_EXCESS), index=events.index)

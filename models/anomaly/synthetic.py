@@ -35,6 +35,8 @@ from .features import SENDER_COUNT_COLUMNS
 
 INCIDENT_KINDS = ("volume_burst", "bounce_spike", "country_shift", "attachment_shift")
 SHIFT_LABEL_STEPS = 48
+FOREIGN_COUNTRIES = 120  # where a shifted sender's mail goes, none of them mailed before
+NOVELTY_STEPS = 30 * 24  # a country unmailed this long is new again (as in the mart)
 COUNT_COLUMNS = ("messages", "sends", *SENDER_COUNT_COLUMNS[1:])  # the mart's order
 
 
@@ -62,6 +64,7 @@ class SenderProfile:
     complaint_rate: float = 0.0002
     open_rate: float = 0.2
     countries: int = 30
+    new_country_rate: float = 0.0005  # recipients in a country not mailed for 30 days
     attachment_rate: float = 0.05
 
 
@@ -107,6 +110,7 @@ def sender_history(
             "complaints": rng.binomial(deliveries, complaint),
             "human_opens": rng.binomial(deliveries, np.clip(opens, 0, 1)),
             "destination_countries": _distinct_countries(rng, messages, p.countries),
+            "new_country_messages": rng.binomial(messages, p.new_country_rate),
             "messages_with_attachments": attached,
             "pdf_attachments": pdf,
             "zip_attachments": zip_,
@@ -174,8 +178,11 @@ def inject(frame: pd.DataFrame, incident: Incident, *, seed: int) -> pd.DataFram
         share = rng.uniform(0.1, 0.3)
         messages = out["messages"].iloc[rows].to_numpy()
         foreign = rng.binomial(messages, share)
-        extra = _distinct_countries(rng, foreign, 120, zipf=0.0)
+        extra = _distinct_countries(rng, foreign, FOREIGN_COUNTRIES, zipf=0.0)
         out.iloc[rows, out.columns.get_loc("destination_countries")] += extra
+        if "new_country_messages" in out.columns:
+            novel = _new_country_messages(rng, foreign, FOREIGN_COUNTRIES)
+            out.iloc[rows, out.columns.get_loc("new_country_messages")] += novel
     elif incident.kind == "attachment_shift":
         rows = slice(incident.start, n)
         share = rng.uniform(0.05, 0.25)
@@ -191,12 +198,19 @@ def inject(frame: pd.DataFrame, incident: Incident, *, seed: int) -> pd.DataFram
 
 
 def plan_incidents(
-    first: int, last: int, *, seed: int, kinds: tuple[str, ...] = INCIDENT_KINDS
+    first: int,
+    last: int,
+    *,
+    seed: int,
+    kinds: tuple[str, ...] = INCIDENT_KINDS,
+    sending: np.ndarray | None = None,
 ) -> list[Incident]:
     """One incident of each kind, in random order, spread over rows ``first`` .. ``last``.
 
     Incidents are spaced evenly with some jitter so that windows never overlap and each
-    detector has settled between them.
+    detector has settled between them. With ``sending`` (per row: did the sender queue
+    mail), every incident but a volume burst starts at a row with mail where its slot has
+    one: a bought list bounces, and a new country mix shows, only when mail goes out.
     """
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(len(kinds)))
@@ -210,8 +224,16 @@ def plan_incidents(
         }.get(kind, SHIFT_LABEL_STEPS)
         duration = min(duration, max(1, slot // 2))  # short validation spans
         start = first + i * slot + _offset(rng, slot, duration)
+        if sending is not None and kind != "volume_burst":
+            start = _next_sending(sending, start, first + (i + 1) * slot - duration)
         incidents.append(Incident(kind, start, start + duration))
     return incidents
+
+
+def _next_sending(sending: np.ndarray, start: int, latest: int) -> int:
+    """The first row from ``start`` to ``latest`` with mail, else ``start``."""
+    rows = np.flatnonzero(np.asarray(sending[start : latest + 1], dtype=bool))
+    return start + int(rows[0]) if len(rows) else start
 
 
 @dataclass(frozen=True)
@@ -238,7 +260,12 @@ def evaluation_case(
 def planted_case(counts: pd.DataFrame, warmup_steps: int, *, seed: int) -> EvaluationCase:
     """A real sender history (hourly mart counts) with one incident of each kind planted
     after a day past its warm-up: real traffic, known labels."""
-    incidents = plan_incidents(warmup_steps + 24, len(counts) - 24, seed=seed + 1)
+    incidents = plan_incidents(
+        warmup_steps + 24,
+        len(counts) - 24,
+        seed=seed + 1,
+        sending=counts["messages"].to_numpy() > 0,
+    )
     frame = counts
     for i, incident in enumerate(incidents):
         frame = inject(frame, incident, seed=seed * 100 + i)
@@ -302,3 +329,19 @@ def _distinct_countries(
     # is exact per country and avoids a multinomial draw per hour.
     seen = rng.random((len(messages), countries)) < 1 - (1 - probs) ** messages[:, None]
     return seen.sum(axis=1).astype(np.int64)
+
+
+def _new_country_messages(
+    rng: np.random.Generator, foreign: np.ndarray, countries: int
+) -> np.ndarray:
+    """Per hour, how many of ``foreign`` messages (spread evenly over ``countries`` the
+    sender never mailed before) go to a country not mailed in the last ``NOVELTY_STEPS``."""
+    last_mailed = np.full(countries, -(10**9))
+    out = np.zeros(len(foreign), dtype=np.int64)
+    for t, k in enumerate(foreign):
+        if k:
+            per_country = rng.multinomial(int(k), np.full(countries, 1.0 / countries))
+            mailed = per_country > 0
+            out[t] = per_country[mailed & (t - last_mailed > NOVELTY_STEPS)].sum()
+            last_mailed[mailed] = t
+    return out

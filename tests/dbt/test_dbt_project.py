@@ -502,6 +502,31 @@ def test_send_volume_and_reputation_add_up_to_the_messages_sent(
     # One series per sender (org and sending domain) and hour.
     assert built == {key: len(found) for key, found in by_hour.items()}
 
+    # New-country messages: to a country the sender had not mailed in the 30 days before.
+    hours_by_country: dict[tuple[uuid.UUID, str, str], Counter[datetime]] = defaultdict(Counter)
+    for m in na_truth.values():
+        hour = m.queued_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        sender = (m.org_id, domains[m.message_id] or "unknown", countries[m.contact_id])
+        hours_by_country[sender][hour] += 1
+    expected: Counter[tuple[uuid.UUID, str, datetime]] = Counter()
+    for (org, domain, _), hours in hours_by_country.items():
+        previous = None
+        for hour in sorted(hours):
+            if previous is None or hour - previous > timedelta(days=30):
+                expected[(org, domain, hour)] += hours[hour]
+            previous = hour
+    novel = {
+        (org, domain, bucket.astimezone(UTC)): n
+        for org, domain, bucket, n in rows(
+            cells,
+            "na",
+            "select org_id, sending_domain, bucket_start, new_country_messages"
+            " from marts.send_volume_timeseries",
+        )
+    }
+    assert sum(novel.values()) > 0
+    assert novel == {key: expected.get(key, 0) for key in built}
+
 
 # ---------------------------------------------------------------------------------------
 # Incremental runs (eu cell): a day's rebuild rewrites that day's rows and nothing else

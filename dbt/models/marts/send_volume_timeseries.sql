@@ -13,6 +13,7 @@
 -- hijacked account shows in the hour it was submitted.
 
 {%- set window = partition_window('queued_date', is_incremental(), var('day', none)) %}
+{%- set novelty_days = 30 %}
 
 with
 
@@ -71,6 +72,49 @@ contacts as (
 
 ),
 
+sender_country_hours as (
+
+    -- Messages per sender, recipient country and hour, reaching back far enough to know
+    -- which countries each sender mailed in the days before every hour of the window.
+    select
+        outcomes.org_id,
+        coalesce(outcomes.sending_domain, 'unknown') as sending_domain,
+        contacts.country,
+        date_trunc('hour', outcomes.queued_at, 'UTC') as bucket_start,
+        count(*) as messages
+
+    from {{ ref('message_outcomes') }} as outcomes
+    left join contacts on contacts.contact_id = outcomes.contact_id
+    where {{ date_filter('outcomes.queued_date', window, days_before=novelty_days) }}
+    group by 1, 2, 3, 4
+
+),
+
+new_countries as (
+
+    -- Messages to a country the sender had not mailed in the previous novelty_days: the
+    -- destination-mix signal of a hijacked account or a bought list, additive per hour.
+    select
+        org_id,
+        sending_domain,
+        bucket_start,
+        sum(messages) filter (
+            where previous_hour is null
+               or bucket_start - previous_hour > interval '{{ novelty_days }} days'
+        ) as new_country_messages
+
+    from (
+        select
+            *,
+            lag(bucket_start) over (
+                partition by org_id, sending_domain, country order by bucket_start
+            ) as previous_hour
+        from sender_country_hours
+    ) as ordered
+    group by 1, 2, 3
+
+),
+
 hourly as (
 
     select
@@ -87,6 +131,7 @@ hourly as (
         count(*) filter (where outcomes.complained_at is not null) as complaints,
         count(*) filter (where outcomes.first_human_open_at is not null) as human_opens,
         count(distinct contacts.country) as destination_countries,
+        coalesce(max(new_countries.new_country_messages), 0) as new_country_messages,
         count(attachments_by_message.message_id) as messages_with_attachments,
         coalesce(sum(attachments_by_message.pdf), 0) as pdf_attachments,
         coalesce(sum(attachments_by_message.zip), 0) as zip_attachments,
@@ -96,6 +141,10 @@ hourly as (
     from outcomes
     left join contacts on contacts.contact_id = outcomes.contact_id
     left join attachments_by_message on attachments_by_message.message_id = outcomes.message_id
+    left join new_countries
+        on new_countries.org_id = outcomes.org_id
+       and new_countries.sending_domain = coalesce(outcomes.sending_domain, 'unknown')
+       and new_countries.bucket_start = date_trunc('hour', outcomes.queued_at, 'UTC')
     group by 1, 2, 3, 4
 
 ),
@@ -117,6 +166,7 @@ final as (
         complaints,
         human_opens,
         destination_countries,
+        cast(new_country_messages as bigint) as new_country_messages,
         messages_with_attachments,
         cast(pdf_attachments as bigint) as pdf_attachments,
         cast(zip_attachments as bigint) as zip_attachments,
