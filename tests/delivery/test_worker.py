@@ -6,22 +6,19 @@ terminated by the server are survived."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
 
 import psycopg
 import pytest
 import redis
-from worker_kit import WORKER_REGION, CampaignMaker, Person, routes_to
+from worker_kit import WORKER_REGION, CampaignMaker, Person, routes_to, run_until_idle
 
-from delivery.retry import RetryPolicy
 from delivery.routing import BreakerState
 from delivery.throttle import ThrottlePolicy
-from delivery.worker import Worker, open_worker, routing_matrix, worker_options
+from delivery.worker import Worker, routing_matrix
 from delivery.worker.store import domain_facts
 from delivery.worker.throttling import Throttle
 from postwise.settings import RouteSettings, Settings
@@ -30,32 +27,6 @@ from warehouse.db import Cells
 
 StartEsp = Callable[..., SimulatedEsp]
 ALL = ("na", "eu", "apac")
-QUICK_RETRY = RetryPolicy(first_delay=timedelta(0), min_delay=timedelta(0), max_attempts=2)
-
-
-def _run(
-    settings: Settings,
-    database_url: str,
-    redis_url: str,
-    region: str = WORKER_REGION,
-    *,
-    concurrency: int = 8,
-    during: Callable[[Worker], object] | None = None,
-) -> tuple[Worker, Counter[str]]:
-    """Run one worker until nothing is due and nothing is held."""
-    options = worker_options(
-        settings, region=region, concurrency=concurrency, batch_size=40, exit_when_idle=True
-    )
-    options = type(options)(**{**options.__dict__, "retry": QUICK_RETRY})
-    with open_worker(settings, options, database_url, redis_url) as worker:
-
-        async def main() -> Counter[str]:
-            run = asyncio.create_task(worker.run())
-            if during is not None:
-                await asyncio.to_thread(during, worker)
-            return await run
-
-        return worker, asyncio.run(main())
 
 
 def _message_ids(esp: SimulatedEsp) -> Counter[str]:
@@ -114,7 +85,7 @@ def test_a_campaign_ends_every_message_in_one_terminal_state_with_its_events(
     )  # fmt: skip
 
     started = time.monotonic()
-    _, stats = _run(settings, database_server_url, redis_url)
+    _, stats = run_until_idle(settings, database_server_url, redis_url)
     elapsed = time.monotonic() - started
 
     states = make_campaign.statuses()
@@ -175,7 +146,7 @@ def test_a_template_bomb_and_a_header_injection_fail_only_their_own_messages(
         {"primary": (esp.port, ALL), "frankfurt": (esp.port, ("eu",)),
          "virginia": (esp.port, ("na", "apac"))},
     )  # fmt: skip
-    _run(settings, database_server_url, redis_url)
+    run_until_idle(settings, database_server_url, redis_url)
 
     states = make_campaign.statuses()
     assert [states[i][0] for i in ids[:8]] == ["delivered"] * 8
@@ -209,8 +180,8 @@ def test_a_route_outage_opens_its_breaker_and_fails_over_within_residency(
     )
     apac_ids = make_campaign([Person(f"jp{i}@mail.example") for i in range(40)])
 
-    eu_worker, eu_stats = _run(settings, database_server_url, redis_url, "eu")
-    apac_worker, _ = _run(settings, database_server_url, redis_url, "apac")
+    eu_worker, eu_stats = run_until_idle(settings, database_server_url, redis_url, "eu")
+    apac_worker, _ = run_until_idle(settings, database_server_url, redis_url, "apac")
 
     eu_states = make_campaign.statuses("eu")
     assert all(eu_states[i][0] == "delivered" and eu_states[i][2] == "frankfurt" for i in eu_ids)
@@ -230,7 +201,7 @@ def test_a_route_outage_opens_its_breaker_and_fails_over_within_residency(
     waiting = make_campaign(
         [Person(f"wait{i}@mail.example", country="FR") for i in range(10)], region="eu"
     )
-    _, stats = _run(settings, database_server_url, redis_url, "eu")
+    _, stats = run_until_idle(settings, database_server_url, redis_url, "eu")
     states = make_campaign.statuses("eu")
     assert {states[i][0] for i in waiting} == {"queued"}  # handed back, due later
     assert not any(r.startswith("wait") for r, _ in virginia.counters.delivered)
@@ -268,7 +239,7 @@ def test_connections_terminated_by_the_server_are_survived(
             ).fetchall()
         terminated.append(len(rows))
 
-    worker, stats = _run(
+    worker, stats = run_until_idle(
         settings, database_server_url, redis_url, concurrency=4, during=drop_connections
     )
 

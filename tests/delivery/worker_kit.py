@@ -3,18 +3,25 @@ cells, their states and events, and routes to simulated ESPs on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from compliance.crypto import PiiCipher
 from delivery.queue import NewMessage, enqueue
+from delivery.retry import RetryPolicy
+from delivery.worker import Worker, open_worker, worker_options
 from postwise.settings import RouteSettings, Settings
 from warehouse.db import Cells
 
 WORKER_REGION = "apac"
+QUICK_RETRY = RetryPolicy(first_delay=timedelta(0), min_delay=timedelta(0), max_attempts=2)
 CAMPAIGN_HTML = (
     "<html><head><style>p { color: #333; }</style></head><body>"
     "<p>Hello {{first_name}},</p>{{> variant_block}}"
@@ -168,3 +175,28 @@ def routes_to(
         for name, (port, regions) in ports.items()
     }
     return settings.model_copy(update={"routes": routes, **update})
+
+
+def run_until_idle(
+    settings: Settings,
+    database_url: str,
+    redis_url: str,
+    region: str = WORKER_REGION,
+    *,
+    concurrency: int = 8,
+    during: Callable[[Worker], object] | None = None,
+) -> tuple[Worker, Counter[str]]:
+    """Run one worker until nothing is due and nothing is held."""
+    options = worker_options(
+        settings, region=region, concurrency=concurrency, batch_size=40, exit_when_idle=True
+    )
+    options = type(options)(**{**options.__dict__, "retry": QUICK_RETRY})
+    with open_worker(settings, options, database_url, redis_url) as worker:
+
+        async def main() -> Counter[str]:
+            run = asyncio.create_task(worker.run())
+            if during is not None:
+                await asyncio.to_thread(during, worker)
+            return await run
+
+        return worker, asyncio.run(main())
