@@ -3,10 +3,11 @@ answer turned into an outcome.
 
 A :class:`SmtpPool` opens at most ``route.max_connections`` connections, reuses an idle one
 for the next message, and drops a connection that failed. TLS follows the route: implicit
-TLS, STARTTLS (required, with TLS 1.3 as the minimum when ``min_tls_13``) or none (only for
-loopback test servers). Outcomes: 2xx delivered; 4xx deferred; 5xx bounced, with the reason
-from :mod:`delivery.bounces`; timeouts and dropped connections are deferrals
-(``networkerror``).
+TLS or STARTTLS (required; the server's certificate verified; TLS 1.2 at least, or 1.3
+where the route's ``min_tls`` demands it), or none (only for loopback test servers).
+Outcomes: 2xx delivered; 4xx deferred; 5xx bounced, with the reason from
+:mod:`delivery.bounces`; timeouts, dropped connections and failed TLS handshakes are
+deferrals (``networkerror``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import aiosmtplib
 
 from delivery.bounces import classify_reply
 from delivery.routing import Route
+
+MIN_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,6 @@ class SmtpPool:
         route: Route,
         *,
         timeout: float = 30.0,
-        min_tls_13: bool = False,
         tls_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
     ) -> None:
@@ -53,9 +55,8 @@ class SmtpPool:
         self.timeout = timeout
         self._tls_context = tls_context
         if route.tls != "none" and tls_context is None:
-            self._tls_context = ssl.create_default_context()
-        if min_tls_13 and self._tls_context is not None:
-            self._tls_context.minimum_version = ssl.TLSVersion.TLSv1_3
+            self._tls_context = ssl.create_default_context(cafile=route.ca_file)
+            self._tls_context.minimum_version = MIN_TLS_VERSIONS[route.min_tls]
         self._local_hostname = local_hostname
         self._slots = asyncio.Semaphore(route.max_connections)
         self._idle: list[aiosmtplib.SMTP] = []

@@ -44,6 +44,8 @@ class RouteSettings(BaseModel):
     password: str | None = None
     max_connections: int = Field(10, ge=1)
     rate_per_second: float = Field(100.0, gt=0)
+    min_tls: Literal["1.2", "1.3"] = "1.2"  # the oldest TLS version accepted
+    ca_file: str | None = None  # CA bundle to verify the server with (default: the system's)
 
 
 class DkimKeySettings(BaseModel):

@@ -42,6 +42,8 @@ class Route:
     password: str | None = None
     max_connections: int = 10
     rate_per_second: float = 100.0
+    min_tls: str = "1.2"  # the oldest TLS version the route accepts: "1.2" or "1.3"
+    ca_file: str | None = None  # CA bundle to verify the server with (default: the system's)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ def routing_matrix(settings: Settings) -> RoutingMatrix:
             username=route.username,
             password=route.password,
             max_connections=route.max_connections,
+            min_tls=route.min_tls,
+            ca_file=route.ca_file,
             rate_per_second=route.rate_per_second,
         )
         for name, route in settings.delivery_routes.items()
