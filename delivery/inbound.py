@@ -5,13 +5,18 @@ a complaint (ARF) or an autoreply that comes back names the message it is about 
 parsing its body. The listener (aiosmtpd) parses each report (``delivery.bounces``) and
 hands it to a callback; ``record_report`` writes what it means: a ``bounced`` event and,
 for a hard bounce, a suppression; a ``complained`` event and a suppression for a complaint;
-nothing for an autoreply.
+nothing for an autoreply. :class:`ReportRecorder` is that callback in a running system: it
+finds the region cell that holds the reported message, records the report there and counts
+each new complaint against its sender's complaint-rate window (the one the workers' hard
+stop reads).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +24,7 @@ from typing import Any
 import psycopg
 from aiosmtpd.controller import Controller
 
+from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
 from .bounces import Bounce, parse_report
@@ -27,6 +33,8 @@ VERP = re.compile(r"^bounces\+([0-9a-fA-F-]{36})@", re.IGNORECASE)
 MAX_REPORT_BYTES = 2_000_000
 
 ReportCallback = Callable[[uuid.UUID | None, list[Bounce], bytes], None]
+ComplaintCounter = Callable[[tuple[uuid.UUID, str]], None]  # (org, sending domain)
+log = logging.getLogger(__name__)
 
 
 def verp_address(message_id: uuid.UUID, bounce_domain: str) -> str:
@@ -140,3 +148,47 @@ def record_report(
     if fresh:
         writer.write(conn, fresh)
     return [event.type for event in events]
+
+
+class ReportRecorder:
+    """The listener's callback: each report recorded in the cell holding its message.
+
+    ``count_complaint`` (e.g. :func:`delivery.worker.throttling.count_complaint` bound to a
+    Redis client) is called once per message's first complaint with its sender. ``stats``
+    counts the reports by what they did (``bounced``, ``complained``, ``ignored``,
+    ``unknown``: no cell holds the message).
+    """
+
+    def __init__(
+        self,
+        cells: Cells,
+        count_complaint: ComplaintCounter | None = None,
+        writer: EventWriter | None = None,
+    ) -> None:
+        self.cells = cells
+        self.count_complaint = count_complaint
+        self.writer = writer or EventWriter()
+        self.stats: Counter[str] = Counter()
+
+    def __call__(self, message_id: uuid.UUID | None, bounces: list[Bounce], raw: bytes) -> None:
+        if message_id is None:
+            self.stats["unknown"] += 1
+            return
+        for region in self.cells.regions:
+            with self.cells.connection(region) as conn:
+                sender = conn.execute(
+                    "SELECT org_id, sending_domain, EXISTS (SELECT 1 FROM email_events "
+                    "WHERE message_id = %s AND type = 'complained') FROM messages "
+                    "WHERE message_id = %s",
+                    (message_id, message_id),
+                ).fetchone()
+                if sender is None:
+                    continue
+                written = record_report(conn, self.writer, message_id, bounces, region)
+            for kind in written or ["ignored"]:
+                self.stats[kind] += 1
+            if "complained" in written and not sender[2] and self.count_complaint is not None:
+                self.count_complaint((sender[0], sender[1] or ""))
+            log.debug("report about %s in %s: %s", message_id, region, written)
+            return
+        self.stats["unknown"] += 1

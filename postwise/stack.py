@@ -6,6 +6,10 @@ with their data under ``.postwise/``. Both listen on unix sockets only, so sever
 and test runs on one machine never fight over ports. A running server is reused; `stop`
 shuts it down cleanly.
 
+The local stack's other pieces live here too: the API as a child process
+(:func:`api_process`) and the simulated outside world with the inbound listener
+(:func:`outside_world`), which `postwise simulate world`, `postwise up` and the demo run.
+
 ServiceError
  └── ServiceUnavailable   a configured server (DATABASE_URL / REDIS_URL) cannot be reached
 """
@@ -16,16 +20,26 @@ import importlib.util
 import logging
 import os
 import subprocess
+import sys
 import time
 import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
-from warehouse.db import connect, redact
+from warehouse.db import Cells, connect, redact
 from warehouse.errors import DatabaseUnavailable
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from delivery.inbound import ReportRecorder
+    from simulator.outside import SimulatedProviders
+    from simulator.world import Recipient
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +237,128 @@ def check_redis(url: str) -> None:
         raise ServiceUnavailable(
             f"REDIS_URL: cannot connect to Redis at {redact(url)}: {exc}"
         ) from None
+
+
+# ---------------------------------------------------------------------------------------
+# The simulated outside world (providers behind the default routes, their reports to the
+# inbound listener) and the API as a child process: what `postwise simulate world`,
+# `postwise up` and the demo's campaign run.
+
+API_START_TIMEOUT_SECONDS = 60.0
+DEFAULT_LISTENER_PORT = 2500
+
+
+def settings_environment(settings: Settings, database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment a child process needs to build the same settings as ``settings``."""
+    return {
+        **os.environ,
+        "POSTWISE_ENV": settings.postwise_env,
+        "POSTWISE_HOME": str(settings.home),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DATABASE_PREFIX": settings.database_prefix,
+        "REGIONS": ",".join(settings.regions),
+        "KEY_ENCRYPTION_KEY": settings.key_encryption_key,
+        "BLIND_INDEX_KEY": settings.blind_index_key,
+        "SECRET_KEY": settings.secret_key,
+        "TRACKING_BASE_URL": settings.tracking_base_url,
+        "BOUNCE_DOMAIN": settings.bounce_domain,
+        "TRACKING_SCANNER_WINDOW_SECONDS": str(settings.tracking_scanner_window_seconds),
+    }
+
+
+@contextmanager
+def api_process(
+    settings: Settings, database_url: str, redis_url: str, port: int, log_path: Path
+) -> Iterator[str]:
+    """`postwise api` on 127.0.0.1:``port`` as a child process until the block ends;
+    yields its base URL once it answers."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "postwise.cli", "api", "--port", str(port)]
+    with open(log_path, "ab") as out:
+        process = subprocess.Popen(
+            command,
+            env=settings_environment(settings, database_url, redis_url),
+            cwd=settings.home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_http(f"{base}/openapi.json", process, log_path)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + API_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceError(f"the API exited with {process.returncode}; see {log_path}")
+        try:
+            httpx.get(url, timeout=2.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise ServiceError(f"the API did not answer within {API_START_TIMEOUT_SECONDS:.0f} s")
+
+
+@dataclass
+class OutsideWorld:
+    """Running simulated providers and the inbound listener that records their reports."""
+
+    providers: SimulatedProviders
+    recorder: ReportRecorder
+    listener_port: int
+
+
+@contextmanager
+def outside_world(
+    settings: Settings,
+    cells: Cells,
+    redis_url: str,
+    recipients: Mapping[str, Recipient],
+    *,
+    listener_port: int = DEFAULT_LISTENER_PORT,
+    seed: int = 7,
+    report_delay_seconds: float | None = 5.0,
+    ports: Mapping[str, int] | None = None,
+    after_accept_bounce_rate: float = 0.005,
+    extra_complaint_rate: float = 0.0,
+) -> Iterator[OutsideWorld]:
+    """The simulated providers on the default routes' ports (``SIMULATED_ESP_PORTS``) and
+    the inbound listener on ``listener_port``: reports are recorded in the cell holding
+    their message and complaints counted against the sender's hard stop."""
+    from delivery.inbound import InboundListener, ReportRecorder
+    from delivery.worker.throttling import count_complaint
+    from simulator.outside import ProviderOptions, SimulatedProviders
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    recorder = ReportRecorder(
+        cells, lambda sender: count_complaint(client, settings.database_prefix, sender)
+    )
+    listener = InboundListener(recorder, port=listener_port)
+    options = ProviderOptions(
+        ports=dict(ports or {name: r.port for name, r in settings.delivery_routes.items()}),
+        listener_port=listener_port,
+        seed=seed,
+        report_delay_seconds=report_delay_seconds,
+        after_accept_bounce_rate=after_accept_bounce_rate,
+        extra_complaint_rate=extra_complaint_rate,
+    )
+    providers = SimulatedProviders(recipients, options)
+    listener.start()
+    try:
+        with providers:
+            yield OutsideWorld(providers, recorder, listener_port)
+    finally:
+        listener.stop()
+        client.close()

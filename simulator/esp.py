@@ -6,6 +6,12 @@ Each :class:`SimulatedEsp` accepts mail for valid addresses, rejects unknown use
 message with a temporary failure (a 4xx storm), reply slowly, or drop connections. The
 address statuses come from the simulated world (``addresses_from_world``), so bounces in a
 demo follow the same latent truth as the history.
+
+Like a provider, an ESP may also report on a message after accepting it: with a
+:class:`~simulator.reports.ReportPolicy` in its behaviour (off by default), accepted messages
+that the world's ground truth says will bounce later or be marked as spam produce a DSN or
+an ARF complaint, sent over SMTP to the message's return path (the sender's inbound
+listener) ``delay_seconds`` later, or when :meth:`SimulatedEsp.flush_reports` is called.
 """
 
 from __future__ import annotations
@@ -23,8 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 
+from .reports import ReportOutbox, ReportPolicy, report_for
+
 if TYPE_CHECKING:
     from .world import Recipient
+
+
+REPORT_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -40,11 +51,13 @@ class EspBehaviour:
     slow_reply_seconds: float = 0.0
     drop_connection_rate: float = 0.0
     seed: int = 0
+    reports: ReportPolicy | None = None  # DSNs and complaints after acceptance (off: None)
 
 
 @dataclass
 class EspCounters:
-    delivered: list[tuple[str, bytes]] = field(default_factory=list)
+    delivered: list[tuple[str, bytes]] = field(default_factory=list)  # (recipient, message)
+    return_paths: list[str] = field(default_factory=list)  # MAIL FROM, beside ``delivered``
     answers: dict[str, int] = field(default_factory=dict)
     connections: int = 0
     dropped: int = 0
@@ -65,9 +78,13 @@ def addresses_from_world(
 
 
 class _Handler:
-    def __init__(self, behaviour: EspBehaviour, counters: EspCounters) -> None:
+    def __init__(
+        self, behaviour: EspBehaviour, counters: EspCounters, outbox: ReportOutbox | None
+    ) -> None:
         self.behaviour = behaviour
         self.counters = counters
+        self.outbox = outbox
+        self._nth: dict[str, int] = {}
         self._recent: deque[float] = deque()
         self._lock = threading.Lock()
         self._rng = random.Random(behaviour.seed)
@@ -113,9 +130,19 @@ class _Handler:
                 self.counters.dropped += 1
             server.transport.close()
             return "421 4.4.2 Connection dropped"
+        data = bytes(envelope.content)
+        mail_from = str(envelope.mail_from or "")
         with self._lock:
             for rcpt in envelope.rcpt_tos:
-                self.counters.delivered.append((rcpt, bytes(envelope.content)))
+                self.counters.delivered.append((rcpt, data))
+                self.counters.return_paths.append(mail_from)
+        if self.outbox is not None and b.reports is not None:
+            for rcpt in envelope.rcpt_tos:
+                with self._lock:
+                    nth = self._nth[rcpt.lower()] = self._nth.get(rcpt.lower(), -1) + 1
+                report = report_for(b.reports, mail_from, rcpt, data, nth)
+                if report is not None:
+                    self.outbox.add(report)
         return self._answer("250 2.0.0 OK queued")
 
     def _within_rate(self) -> bool:
@@ -136,16 +163,44 @@ class SimulatedEsp:
         self.behaviour = behaviour
         self.counters = EspCounters()
         self.port = port or free_port()
-        self._controller = Controller(
-            _Handler(behaviour, self.counters), hostname="127.0.0.1", port=self.port
+        policy = behaviour.reports
+        self.outbox = (
+            ReportOutbox(policy.listener_host, policy.listener_port, policy.delay_seconds)
+            if policy is not None
+            else None
         )
+        self._controller = Controller(
+            _Handler(behaviour, self.counters, self.outbox), hostname="127.0.0.1", port=self.port
+        )
+        self._stopping = threading.Event()
+        self._reporter: threading.Thread | None = None
 
     def start(self) -> int:
         self._controller.start()
+        if self.outbox is not None and self.outbox.delay_seconds is not None:
+            self._stopping.clear()
+            self._reporter = threading.Thread(
+                target=self._send_due_reports, name=f"esp-reports-{self.behaviour.name}",
+                daemon=True,
+            )  # fmt: skip
+            self._reporter.start()
         return self.port
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._reporter is not None:
+            self._reporter.join(timeout=30)
+            self._reporter = None
         self._controller.stop()
+
+    def flush_reports(self) -> int:
+        """Send every report still held, due or not; returns how many the listener took."""
+        return self.outbox.flush() if self.outbox is not None else 0
+
+    def _send_due_reports(self) -> None:
+        assert self.outbox is not None
+        while not self._stopping.wait(REPORT_POLL_SECONDS):
+            self.outbox.flush(due_only=True)
 
     def __enter__(self) -> SimulatedEsp:
         self.start()

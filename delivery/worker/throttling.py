@@ -8,8 +8,11 @@ local knowledge.
   compares with the primary route's limit.
 - AIMD per route: the deferral rate of each window of outcomes cuts the route's rate or
   lets it recover (``adjust_rate_factor``).
-- Hard stops: a sender whose bounce rate over the hour reaches the policy's limit is paused
-  (``paused_senders``, source ``threshold``); paused senders, whoever paused them, wait.
+- Hard stops (Redis, per-minute counters over the last hour, shared by every worker and
+  the inbound listener): a sender whose bounce rate (the workers' SMTP bounces) or
+  complaint rate (ARF reports the listener counts with :func:`count_complaint`) reaches the
+  policy's limit is paused (``paused_senders``, source ``threshold``); paused senders,
+  whoever paused them, wait.
 """
 
 from __future__ import annotations
@@ -38,14 +41,41 @@ from .store import DomainFacts
 
 Sender = tuple[uuid.UUID, str]  # (org, sending domain)
 VOLUME_CACHE_SECONDS = 1.0
+STOP_COUNTS_CACHE_SECONDS = 1.0
 AIMD_WINDOW = 50
+WINDOW_MINUTES = 60
+KEY_TTL_SECONDS = 3700
 
 
-@dataclass
-class _SenderWindow:
-    hour: int
-    sends: int = 0
-    bounces: int = 0
+def _sender_key(prefix: str, what: str, sender: Sender, minute: int) -> str:
+    return f"{prefix}:{what}:{sender[0]}:{sender[1]}:{minute}"
+
+
+def _count(client: redis.Redis, prefix: str, what: str, sender: Sender) -> None:
+    key = _sender_key(prefix, what, sender, int(time.time() // 60))
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, KEY_TTL_SECONDS)
+    pipe.execute()
+
+
+def _last_hour(client: redis.Redis, prefix: str, what: str, sender: Sender) -> int:
+    minute = int(time.time() // 60)
+    keys = [
+        _sender_key(prefix, what, sender, m) for m in range(minute - WINDOW_MINUTES + 1, minute + 1)
+    ]
+    return sum(int(v) for v in client.mget(keys) if v is not None)
+
+
+def count_complaint(client: redis.Redis, prefix: str, sender: Sender) -> None:
+    """Count one complaint against ``sender``'s hard-stop window (what the inbound listener
+    does for each new ARF report); ``prefix`` is the workers' (``DATABASE_PREFIX``)."""
+    _count(client, prefix, "complaints", sender)
+
+
+def complaints_last_hour(client: redis.Redis, prefix: str, sender: Sender) -> int:
+    """Complaints counted against ``sender`` over the last hour."""
+    return _last_hour(client, prefix, "complaints", sender)
 
 
 @dataclass
@@ -69,7 +99,7 @@ class Throttle:
         self._lock = threading.Lock()
         self._facts: dict[str, tuple[float, DomainFacts]] = {}
         self._routes: dict[str, _RouteWindow] = {}
-        self._senders: dict[Sender, _SenderWindow] = {}
+        self._stop_counts: dict[Sender, tuple[float, int, int]] = {}
         self._volumes: dict[Sender, tuple[float, int]] = {}
         self.paused: set[Sender] = set()
 
@@ -119,16 +149,8 @@ class Throttle:
         return self.buckets.take_all(takes)
 
     # --- sender volume ------------------------------------------------------------------
-    def _volume_key(self, sender: Sender, minute: int) -> str:
-        return f"{self.prefix}:volume:{sender[0]}:{sender[1]}:{minute}"
-
     def count_send(self, sender: Sender) -> None:
-        minute = int(time.time() // 60)
-        key = self._volume_key(sender, minute)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 3700)
-        pipe.execute()
+        _count(self.client, self.prefix, "volume", sender)
 
     def volume_last_hour(self, sender: Sender) -> int:
         """Messages the sender sent over the last hour, by every worker (cached briefly)."""
@@ -137,18 +159,31 @@ class Throttle:
             cached = self._volumes.get(sender)
         if cached is not None and now - cached[0] < VOLUME_CACHE_SECONDS:
             return cached[1]
-        minute = int(time.time() // 60)
-        keys = [self._volume_key(sender, m) for m in range(minute - 59, minute + 1)]
-        total = sum(int(v) for v in self.client.mget(keys) if v is not None)
+        total = _last_hour(self.client, self.prefix, "volume", sender)
         with self._lock:
             self._volumes[sender] = (now, total)
         return total
 
+    def stop_counts(self, sender: Sender) -> tuple[int, int, int]:
+        """(sends, bounces, complaints) of the sender over the last hour, by every worker
+        and the inbound listener (cached briefly)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._stop_counts.get(sender)
+        if cached is not None and now - cached[0] < STOP_COUNTS_CACHE_SECONDS:
+            bounces, complaints = cached[1], cached[2]
+        else:
+            bounces = _last_hour(self.client, self.prefix, "bounces", sender)
+            complaints = complaints_last_hour(self.client, self.prefix, sender)
+            with self._lock:
+                self._stop_counts[sender] = (now, bounces, complaints)
+        return self.volume_last_hour(sender), bounces, complaints
+
     # --- outcomes -----------------------------------------------------------------------
     def note_outcome(self, route: str, sender: Sender, outcome: SmtpOutcome) -> str | None:
         """Feed one SMTP outcome to the route's AIMD window and the sender's hard-stop
-        window; returns why the sender must be paused now, or None."""
-        hour = int(time.time() // 3600)
+        window; returns why the sender must be paused now, or None. Makes Redis calls (a
+        counter on a bounce, the window's totals at most once a second per sender)."""
         with self._lock:
             window = self._routes.setdefault(route, _RouteWindow())
             window.outcomes += 1
@@ -157,12 +192,12 @@ class Throttle:
                 rate = window.deferrals / window.outcomes
                 window.factor = adjust_rate_factor(window.factor, rate, self.policy)
                 window.outcomes = window.deferrals = 0
-            counts = self._senders.get(sender)
-            if counts is None or counts.hour != hour:
-                counts = self._senders[sender] = _SenderWindow(hour)
-            counts.sends += 1
-            counts.bounces += outcome.status == "bounced"
-            return hard_stop_reason(counts.sends, counts.bounces, 0, self.policy)
+        if outcome.status == "bounced":
+            _count(self.client, self.prefix, "bounces", sender)
+            with self._lock:
+                self._stop_counts.pop(sender, None)
+        sends, bounces, complaints = self.stop_counts(sender)
+        return hard_stop_reason(sends, bounces, complaints, self.policy)
 
     def rate_factor(self, route: str) -> float:
         with self._lock:
