@@ -23,8 +23,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
 import css_inline
@@ -33,6 +31,7 @@ from delivery.rendering import sanitize_html
 
 from .dkim_keys import DkimKey, sign
 from .errors import AssemblyError, HeaderInjection
+from .mime import mime_alternative
 from .text import html_to_text
 from .tracking import TrackingSigner, TrackingUrls
 
@@ -86,26 +85,25 @@ def assemble(
         base["r"] = region
     base["t"] = int(now.timestamp())
     body = _trackable_html(base, html, tracking)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((envelope.from_name or "", envelope.from_address))
-    message["To"] = envelope.to_address
-    message["Subject"] = envelope.subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{message_id}@{envelope.sending_domain}>"
+    headers = [
+        ("From", formataddr((envelope.from_name or "", envelope.from_address))),
+        ("To", envelope.to_address),
+        ("Subject", envelope.subject),
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{message_id}@{envelope.sending_domain}>"),
+    ]
     if envelope.reply_to:
-        message["Reply-To"] = envelope.reply_to
+        headers.append(("Reply-To", envelope.reply_to))
     unsubscribe: dict[str, str | int] = {**base, "c": str(contact_id)}
     if org_id is not None:
         unsubscribe["o"] = str(org_id)
     token = tracking.signer.sign("unsubscribe", unsubscribe)
     mailto = f"mailto:{tracking.unsubscribe_mailbox}?subject=unsubscribe-{token}"
-    message["List-Unsubscribe"] = f"<{tracking.urls.unsubscribe(token)}>, <{mailto}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for name, value in envelope.headers.items():
-        message[name] = value
-    message.set_content(html_to_text(body))
-    message.add_alternative(_with_honeypot(base, body, tracking), subtype="html")
-    return sign(message.as_bytes(), list(dkim_keys))
+    headers.append(("List-Unsubscribe", f"<{tracking.urls.unsubscribe(token)}>, <{mailto}>"))
+    headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    headers += envelope.headers.items()
+    raw = mime_alternative(headers, html_to_text(body), _with_honeypot(base, body, tracking))
+    return sign(raw, list(dkim_keys))
 
 
 def _trackable_html(base: Mapping[str, str | int], html: str, tracking: Tracking) -> str:

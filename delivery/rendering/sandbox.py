@@ -15,7 +15,7 @@ import multiprocessing
 import resource
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -56,11 +56,24 @@ class RenderSandbox:
         partials: Mapping[str, str] | None = None,
     ) -> str:
         """``template`` rendered with ``context``; :class:`RenderError` when it cannot be."""
-        check_input(template, context, partials)  # here too: a lambda cannot even be sent
+        return self.render_many((template,), context, partials)[0]
+
+    def render_many(
+        self,
+        templates: Sequence[str],
+        context: Mapping[str, Any],
+        partials: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Each of ``templates`` rendered with the same ``context`` and ``partials`` in one
+        trip to a worker process (a message's subject and body); the limits hold for each
+        template, the CPU time and wall clock for the whole call. :class:`RenderError` when
+        any of them cannot be rendered."""
+        for template in templates:  # here too: a lambda cannot even be sent
+            check_input(template, context, partials)
         pool = self._ensure_pool()
         future = pool.submit(
             _render_in_worker,
-            template,
+            tuple(templates),
             context,
             partials,
             self.limits.max_output_chars,
@@ -78,7 +91,7 @@ class RenderSandbox:
             raise RenderLimitExceeded("memory", "the render process was killed") from None
         kind, value, limit = outcome
         if kind == "ok":
-            return str(value)
+            return list(value)
         if kind == "limit":
             raise RenderLimitExceeded(str(limit), str(value))
         raise TemplateError(str(value))
@@ -133,12 +146,12 @@ def _init_worker(memory_bytes: int) -> None:
 
 
 def _render_in_worker(
-    template: str,
+    templates: tuple[str, ...],
     context: Mapping[str, Any],
     partials: Mapping[str, str] | None,
     max_output_chars: int,
     cpu_seconds: float,
-) -> tuple[str, str, str | None]:
+) -> tuple[str, list[str] | str, str | None]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     soft = math.ceil(usage.ru_utime + usage.ru_stime + cpu_seconds)
@@ -146,7 +159,10 @@ def _render_in_worker(
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     try:
-        out = render_template(template, context, partials, max_output_chars=max_output_chars)
+        out = [
+            render_template(template, context, partials, max_output_chars=max_output_chars)
+            for template in templates
+        ]
         return ("ok", out, None)
     except _CpuTimeExceeded:
         return ("limit", f"more than {cpu_seconds:g} s of CPU time", "CPU-time")

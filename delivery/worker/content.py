@@ -85,9 +85,10 @@ class Composer:
         subject_template, html_template, partials = _sources(data, template)
         context = self._context(message, data, recipient)
         try:
-            body = self.sandbox.render(html_template, context, partials)
-            # Mustache escapes for HTML; a subject is plain text.
-            subject = html.unescape(self.sandbox.render(subject_template, context, partials))
+            body, subject = self.sandbox.render_many(
+                (html_template, subject_template), context, partials
+            )
+            subject = html.unescape(subject)  # Mustache escapes for HTML; a subject is text
         except RenderError as exc:
             raise MessageFailed("render", str(exc)) from None
         variables = data.variables

@@ -173,3 +173,25 @@ def test_html_to_text_keeps_paragraphs_lists_and_links() -> None:
         '<p><a href="https://x.example/">link</a></p><style>p{}</style>'
     )
     assert text == "Title\n\nOne two\n\n- a\n\n- b\n\nlink (https://x.example/)\n"
+
+
+def test_long_header_values_are_folded_at_spaces_never_encoded() -> None:
+    raw = _build()
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    unfolded = re.sub(r"\r\n[ \t]", " ", head)
+    line = next(h for h in unfolded.split("\r\n") if h.startswith("List-Unsubscribe:"))
+    assert "=?" not in line  # providers do not decode encoded words in List-Unsubscribe
+    assert line.startswith("List-Unsubscribe: <https://t.postwise.example/t/u/")
+    assert all(len(h) <= 998 for h in head.split("\r\n"))
+
+
+def test_non_ascii_subjects_and_names_are_encoded_words() -> None:
+    envelope = Envelope(
+        "news@news.acme.example", "ada@example.org", "Grüße aus Köln", "news.acme.example",
+        from_name="Zoë",
+    )  # fmt: skip
+    raw = _build(envelope=envelope)
+    assert raw.isascii()
+    message = _parse(raw)
+    assert message["Subject"] == "Grüße aus Köln"
+    assert message["From"] == "Zoë <news@news.acme.example>"
