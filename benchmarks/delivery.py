@@ -55,7 +55,7 @@ import redis
 from psycopg.types.json import Jsonb
 
 from benchmarks._common import emit, machine_info, result, server_url, setup_logging
-from benchmarks._postfix import PostfixError, PostfixInstance, Sink, smtp_source
+from benchmarks._postfix import PostfixError, PostfixInstance, Sink, find_tool, smtp_source
 from compliance.crypto import PiiCipher
 from delivery.message import Tracking, TrackingSigner, TrackingUrls
 from delivery.queue import Claimed, NewMessage, enqueue
@@ -122,6 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     messages = args.messages or (1_000 if args.quick else 5_000)
     setup_logging()
+    try:
+        for tool in ("smtp-sink", "smtp-source", *(() if args.skip_postfix else ("postfix",))):
+            find_tool(tool)
+        if not args.skip_postfix and os.geteuid() != 0:
+            raise PostfixError("the private Postfix instance needs root")
+    except PostfixError as exc:
+        log.error("%s; run make bench-tools, or --skip-postfix", exc)
+        emit("delivery", {"cpus": os.cpu_count()}, [])
+        return 1
 
     server = server_url()
     with connect(server, autocommit=True) as conn:
