@@ -3,6 +3,9 @@
     postwise services start|stop|status   embedded PostgreSQL and Redis under .postwise/
     postwise migrate                      create and migrate the control database and cells
     postwise simulate history ...         write a simulated history into the warehouse
+    postwise simulate world ...           the simulated ESPs of the default routes and the
+                                          inbound listener, until Ctrl-C
+    postwise simulate campaign ...        one campaign through the whole path, by route
     postwise demo                         all of the above, then a summary
     postwise up                           start the services and print their URLs
     postwise worker [--region R] [--concurrency N] [--batch-size N]
@@ -19,6 +22,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -30,8 +34,13 @@ from .demo import DemoError
 from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
 
+if TYPE_CHECKING:
+    from .launcher import Child
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+# Enough that one message per consenting contact makes a campaign of over 5,000.
+DEMO_CONTACTS = 5500
 
 
 def _services(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,6 +111,58 @@ def _simulate_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate_world(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from simulator.outside import history_world, recipients_by_address
+
+    from .runtime import open_cells, resolve_services
+    from .stack import outside_world
+
+    urls = resolve_services(settings)
+    recipients = recipients_by_address(history_world(args.seed, args.contacts, args.days))
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stopping.set())
+    with (
+        open_cells(settings, urls.database_url) as cells,
+        outside_world(
+            settings, cells, urls.redis_url, recipients, listener_port=args.listener_port,
+            seed=args.seed, report_delay_seconds=args.report_delay,
+        ) as world,
+    ):  # fmt: skip
+        for name, esp in world.providers.esps.items():
+            echo(f"esp {name:<15} smtp://127.0.0.1:{esp.port}")
+        echo(f"inbound listener    smtp://127.0.0.1:{world.listener_port}")
+        echo(f"{len(recipients):,} simulated recipients; Ctrl-C stops")
+        while not stopping.wait(args.engage_every):
+            if world.providers.accepted():
+                report = world.providers.engage(human_delay_seconds=1.0)
+                if report.outcomes:
+                    echo(
+                        f"engagement {report.count('open')} opens, {report.count('click')} "
+                        f"clicks, {report.count('unsubscribe')} unsubscribes; reports "
+                        f"recorded: {dict(world.recorder.stats)}"
+                    )
+    return 0
+
+
+def _simulate_campaign(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import CampaignOptions, campaign_table, run_campaign
+    from .runtime import open_cells, resolve_services
+
+    urls = resolve_services(settings)
+    options = CampaignOptions(
+        contacts=args.contacts, days=args.days, seed=args.seed, org_slug=args.org
+    )
+    with open_cells(settings, urls.database_url) as cells:
+        result = run_campaign(settings, cells, urls.database_url, urls.redis_url, options)
+    echo(f"campaign {result.campaign_id}: {result.messages:,} messages in {result.seconds:.0f} s")
+    echo(campaign_table(result.routes))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import run_demo
 
@@ -120,12 +181,43 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     env = child_environment(settings, urls)
     ensure_dbt_manifest(env)
     children = ui_children(args.host, args.dagster_port, args.mlflow_port, env)
+    children += _delivery_children(args, settings)
     echo(f"postgresql  {urls.database_url}")
     echo(f"redis       {urls.redis_url}")
     for child in children:
         echo(f"{child.name:<18} {child.url or 'running'}")
     echo(f"logs in {settings.home / 'logs'}; Ctrl-C stops everything")
     return supervise(children, env, settings.home / "logs")
+
+
+def _delivery_children(args: argparse.Namespace, settings: Settings) -> list[Child]:
+    """The API, a delivery worker per region and the simulated outside world."""
+    from .launcher import Child
+
+    postwise = [sys.executable, "-m", "postwise.cli"]
+    children = [
+        Child(
+            "api", [*postwise, "api", "--host", args.host, "--port", str(args.api_port)],
+            f"http://{args.host}:{args.api_port}  (tracking base {settings.tracking_base_url})",
+        )
+    ]  # fmt: skip
+    children += [
+        Child(f"worker-{region}", [*postwise, "worker", "--region", region])
+        for region in settings.regions
+    ]
+    if not args.no_world:
+        ports = ", ".join(
+            f"{name} smtp://127.0.0.1:{route.port}"
+            for name, route in settings.delivery_routes.items()
+        )
+        children.append(
+            Child(
+                "simulated-world",
+                [*postwise, "simulate", "world", "--listener-port", str(args.listener_port)],
+                f"{ports}; inbound listener smtp://127.0.0.1:{args.listener_port}",
+            )
+        )
+    return children
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,9 +289,28 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--org", default="acme", help="slug of the simulated organization")
     history.add_argument("--quiet", action="store_true", help="no progress bar")
     history.set_defaults(handler=_simulate_history)
+    world = sim_sub.add_parser(
+        "world", help="simulated ESPs on the default routes' ports and the inbound listener"
+    )
+    _world_options(world)
+    world.add_argument("--listener-port", type=_positive_int, default=2500)
+    world.add_argument(
+        "--report-delay", type=float, default=5.0, help="seconds before a DSN or complaint"
+    )
+    world.add_argument(
+        "--engage-every", type=float, default=10.0,
+        help="seconds between rounds of recipients opening and clicking accepted mail",
+    )  # fmt: skip
+    world.set_defaults(handler=_simulate_world)
+    campaign = sim_sub.add_parser(
+        "campaign", help="send one campaign to the simulated contacts and print its outcome"
+    )
+    _world_options(campaign)
+    campaign.add_argument("--org", default="acme", help="slug of the simulated organization")
+    campaign.set_defaults(handler=_simulate_campaign)
 
     demo = sub.add_parser("demo", help="services, migrations, a simulated history and a summary")
-    demo.add_argument("--contacts", type=_positive_int, default=5000)
+    demo.add_argument("--contacts", type=_positive_int, default=DEMO_CONTACTS)
     demo.add_argument("--days", type=_positive_int, default=60)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo)
@@ -208,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--dagster-port", type=_positive_int, default=3000)
     up.add_argument("--mlflow-port", type=_positive_int, default=5000)
+    up.add_argument("--api-port", type=_positive_int, default=8000)
+    up.add_argument("--listener-port", type=_positive_int, default=2500)
+    up.add_argument("--no-world", action="store_true", help="no simulated ESPs and listener")
     up.set_defaults(handler=_up)
 
     worker = sub.add_parser(
@@ -227,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--workers", type=_positive_int, default=1, help="uvicorn worker processes")
     api.set_defaults(handler=_api)
     return parser
+
+
+def _world_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated history whose world plays the recipients (as `postwise demo` made it)."""
+    parser.add_argument("--contacts", type=_positive_int, default=DEMO_CONTACTS)
+    parser.add_argument("--days", type=_positive_int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
 
 
 def _positive_int(text: str) -> int:

@@ -98,6 +98,20 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
             _champions(settings, urls.database_url, tracking_uri),
         )
     )
+    echo("")
+    campaign_began = time.monotonic()
+    with open_cells(settings, urls.database_url) as cells:
+        campaign = run_campaign(
+            settings,
+            cells,
+            urls.database_url,
+            urls.redis_url,
+            CampaignOptions(contacts=contacts, days=days, seed=seed),
+        )
+    echo("")
+    echo(f"campaign {campaign.campaign_id}: {campaign.messages:,} messages, outcome by route")
+    echo(campaign_table(campaign.routes))
+    echo(f"campaign step took {time.monotonic() - campaign_began:.0f} s")
     echo(f"\ndemo finished in {time.monotonic() - began:.0f} s")
     return 0
 
