@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import psycopg
+
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
 from delivery.smtp import SmtpOutcome, SmtpPool
@@ -22,6 +24,7 @@ from warehouse.model_outputs import pause_sender
 from ..outcomes import record_outcome, record_unsent
 from ..queue import Claimed, release
 from ..retry import RetryPolicy
+from .batching import Coalescer
 from .content import Composed, Composer
 from .errors import MessageFailed
 from .store import Database, MessageData, Template, ineligibility
@@ -66,6 +69,13 @@ class Handback(Exception):
         self.at = at
 
 
+_Outcome = tuple[Claimed, str, str | None, SmtpOutcome]  # message, route, fallback, outcome
+
+
+def _ineligibilities(conn: psycopg.Connection, messages: list[Claimed]) -> list[str | None]:
+    return [ineligibility(conn, message) for message in messages]
+
+
 class MessageSender:
     """Sends claimed messages for one worker; all state is the worker's and in memory."""
 
@@ -96,6 +106,13 @@ class MessageSender:
         self.writer = EventWriter()
         self._executor = executor
         self._slots = {name: asyncio.Semaphore(options.concurrency) for name in pools}
+        # Concurrent sends share their eligibility queries and outcome transactions.
+        self._eligibility: Coalescer[Claimed, str | None] = Coalescer(
+            self._eligibility_batch, self.call
+        )
+        self._outcomes: Coalescer[_Outcome, str | Exception] = Coalescer(
+            self._record_batch, self.call
+        )
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the worker's threads (database, sandbox, Redis, signing)."""
@@ -148,7 +165,7 @@ class MessageSender:
                 await self._tokens(route, provider_of(recipient.domain), sender[1])
                 if self.throttle.is_paused(sender):
                     raise Handback(self._later(), "the sender is paused")
-                reason = await self.call(self.db.region, ineligibility, message)
+                reason = await self._eligibility.submit(message)
                 if reason:
                     await self._unsent(held, "suppressed", reason, {})
                     return
@@ -216,9 +233,11 @@ class MessageSender:
         sender: tuple[Any, str],
     ) -> None:
         held.committed = True
-        recorded = await self.call(
-            self._record_in_db, held.message, route.name, self._fallback(route, region), outcome
+        recorded = await self._outcomes.submit(
+            (held.message, route.name, self._fallback(route, region), outcome)
         )
+        if isinstance(recorded, Exception):
+            raise recorded
         self.stats[recorded] += 1
         await self.call(self.throttle.count_send, sender)
         stop = self.throttle.note_outcome(route.name, sender, outcome)
@@ -231,15 +250,34 @@ class MessageSender:
             if paused:
                 log.warning("sender %s/%s paused: %s", sender[0], sender[1], stop)
 
-    def _record_in_db(
-        self, message: Claimed, route: str, fallback: str | None, outcome: SmtpOutcome
-    ) -> str:
-        recorded = self.db.region(
-            record_outcome, self.writer, self.worker_id, message, outcome, route=route,
-            fallback_route=fallback, region=self.options.region, policy=self.options.retry,
-            rng=self.rng,
-        )  # fmt: skip
-        return recorded.status
+    def _eligibility_batch(self, messages: list[Claimed]) -> list[str | None]:
+        return self.db.region(_ineligibilities, messages)
+
+    def _record_batch(self, outcomes: list[_Outcome]) -> list[str | Exception]:
+        return self.db.region(self._record_all, outcomes)
+
+    def _record_all(
+        self, conn: psycopg.Connection, outcomes: list[_Outcome]
+    ) -> list[str | Exception]:
+        """Each outcome in a savepoint of one transaction: one that cannot be recorded
+        fails alone (its message stays leased), the others commit together."""
+        recorded: list[str | Exception] = []
+        for message, route, fallback, outcome in outcomes:
+            try:
+                with conn.transaction():
+                    recorded.append(
+                        record_outcome(
+                            conn, self.writer, self.worker_id, message, outcome, route=route,
+                            fallback_route=fallback, region=self.options.region,
+                            policy=self.options.retry, rng=self.rng,
+                        ).status
+                    )  # fmt: skip
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise  # the connection is gone: the whole batch is tried again
+            except Exception as exc:
+                log.exception("could not record the outcome of message %s", message.message_id)
+                recorded.append(exc)
+        return recorded
 
     async def _unsent(
         self, held: Held, status: str, reason: str, details: dict[str, object]
