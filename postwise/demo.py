@@ -298,7 +298,6 @@ def run_campaign(
 
     began = time.monotonic()
     org_id = org_id_for(options.org_slug)
-    domain = f"news.{options.org_slug}.example"  # the history's marketing sender: warmed up
     campaign_id = uuid.uuid4()
     with cells.connection("control") as conn:
         template_id = _campaign_template(conn, org_id, VARIANTS)
@@ -309,7 +308,9 @@ def run_campaign(
             (campaign_id, org_id, f"Demo campaign {datetime.now(UTC):%Y-%m-%d %H:%M}",
              template_id),
         )  # fmt: skip
-    queued = _enqueue_campaign(cells, org_id, domain, campaign_id, template_id, options)
+    queued = _enqueue_campaign(
+        cells, org_id, campaign_id, template_id, options, settings.warmup_days, say
+    )
     total = sum(queued.values())
     if total == 0:
         raise DemoError(f"organization {options.org_slug!r} has no consenting contacts")
@@ -413,13 +414,36 @@ def _campaign_template(
     return template_id
 
 
+def _sending_domain(conn: psycopg.Connection, org_slug: str, warmup_days: int) -> tuple[str, str]:
+    """The organization's sending domain for the campaign in this cell: its marketing
+    domain, unless the throttle would cap it (still warming up, or a reputation under the
+    floor, which allows 100 messages an hour); then its other domain if that one is free."""
+    from delivery.throttle import ThrottlePolicy
+    from delivery.worker.store import domain_facts
+
+    floor = ThrottlePolicy().reputation_floor
+    candidates = [f"news.{org_slug}.example", f"mail.{org_slug}.example"]
+    facts = domain_facts(conn, candidates)
+    why = []
+    for domain in candidates:
+        fact = facts[domain]
+        if fact.age_days < warmup_days:
+            why.append(f"{domain} is {fact.age_days:.0f} days into its warm-up")
+        elif fact.reputation is not None and fact.reputation < floor:
+            why.append(f"{domain} has reputation {fact.reputation:.2f} < {floor:g}")
+        else:
+            return domain, "; ".join(why)
+    return candidates[0], "; ".join(why) + ": the throttle will hold messages back"
+
+
 def _enqueue_campaign(
     cells: Cells,
     org_id: uuid.UUID,
-    domain: str,
     campaign_id: uuid.UUID,
     template_id: uuid.UUID,
     options: CampaignOptions,
+    warmup_days: int,
+    say: Callable[[str], None],
 ) -> dict[str, int]:
     """One message per contact with granted marketing consent, in the contact's own cell;
     the idempotency key names the campaign and the contact."""
@@ -428,10 +452,13 @@ def _enqueue_campaign(
     queued: dict[str, int] = {}
     variables = {
         "headline": "Autumn picks, chosen for you",
-        "shop_url": f"https://shop.{domain.split('.', 1)[1]}/autumn",
+        "shop_url": f"https://shop.{options.org_slug}.example/autumn",
     }
     for region in cells.regions:
         with cells.connection(region) as conn:
+            domain, why = _sending_domain(conn, options.org_slug, warmup_days)
+            if why:
+                say(f"campaign    {region} sends from {domain}: {why}")
             contacts = conn.execute(
                 "SELECT c.contact_id FROM contacts c JOIN consents k "
                 "ON k.contact_id = c.contact_id AND k.channel = 'email' "
