@@ -7,6 +7,10 @@ ServingError
  │    ├── UnsafeRedirect         a click token whose destination is no http(s) URL
  │    ├── NotOneClick            an unsubscribe POST without ``List-Unsubscribe=One-Click``
  │    └── UnknownRecipient       an unsubscribe link whose contact no cell knows
+ ├── AuthenticationFailed     no, a bad, a stale or a replayed credential (401)
+ ├── PermissionDenied         the caller's role lacks the route's permission (403)
+ ├── NotFound                 no such resource in the caller's organization (404)
+ ├── ValidationFailed         a body or parameter the API cannot accept (422)
  └── ServiceUnavailable       PostgreSQL (or another backing service) cannot answer (503)
 """
 
@@ -45,6 +49,39 @@ class NotOneClick(TrackingError):
 
 class UnknownRecipient(TrackingError):
     code = "unknown_recipient"
+
+
+class AuthenticationFailed(ServingError):
+    """The request does not prove who sent it; ``code`` says how."""
+
+    status_code = 401
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class PermissionDenied(ServingError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ServingError):
+    """No such resource, or one of another organization (the two are not told apart)."""
+
+    status_code = 404
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class ValidationFailed(ServingError):
+    status_code = 422
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class ServiceUnavailable(ServingError):

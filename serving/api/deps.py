@@ -7,25 +7,31 @@ clients live on ``app.state.resources`` (see :mod:`serving.api.resources`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import redis
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
 
+from ..auth import MINIMUM_ROLE, Permission, Principal, allows
+from ..errors import PermissionDenied
 from ..tracking import Client, Tracker
 from .resources import Resources
 
 __all__ = [
     "CellsDep",
     "ClientDep",
+    "PrincipalDep",
     "RedisDep",
     "ResourcesDep",
     "SettingsDep",
     "TrackerDep",
     "get_settings",
+    "require",
 ]
 
 
@@ -65,3 +71,32 @@ CellsDep = Annotated[Cells, Depends(get_cells)]
 RedisDep = Annotated[redis.Redis | None, Depends(get_redis)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]
 ClientDep = Annotated[Client, Depends(get_client)]
+
+
+async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
+    """The caller of a signed request (see :mod:`serving.auth.signing`); 401 otherwise."""
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await run_in_threadpool(
+        resources.authenticator.authenticate, headers, request.method, path, body
+    )
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency granting the caller only when its role holds ``permission``; use as
+    ``Annotated[Principal, Depends(require(Permission.X))]``."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not allows(principal.role, permission):
+            raise PermissionDenied(
+                f"the {principal.role.value} role may not {permission.value.replace(':', ' ')}"
+                f" (needs {MINIMUM_ROLE[permission].value})"
+            )
+        return principal
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check

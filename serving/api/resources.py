@@ -15,6 +15,7 @@ from delivery.message import TrackingSigner
 from postwise.settings import Settings, SettingsError
 from warehouse.db import Cells
 
+from ..auth.authenticator import Authenticator
 from ..tracking import BotRules, Tracker, TrackingStore
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Resources:
     cells: Cells
     redis: redis.Redis | None
     tracker: Tracker
+    authenticator: Authenticator
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -57,7 +59,8 @@ class Resources:
         )
         rules = BotRules(scanner_window_seconds=settings.tracking_scanner_window_seconds)
         tracker = Tracker(TrackingSigner(settings.tracking_secret), rules, store)
-        return cls(cells=cells, redis=client, tracker=tracker)
+        authenticator = Authenticator(cells, client, settings.database_prefix)
+        return cls(cells=cells, redis=client, tracker=tracker, authenticator=authenticator)
 
     def close(self) -> None:
         self.cells.close()

@@ -7,13 +7,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import redis
 import uvicorn
+from api_kit import HTML, SendMessage, Sent, Tenants
 
 from delivery.message import Envelope, Tracking, TrackingSigner, TrackingUrls, assemble
 from delivery.queue import NewMessage, enqueue
@@ -22,12 +22,6 @@ from serving.api.main import create_app
 from simulator.esp import free_port
 from warehouse.db import Cells
 from warehouse.migrate import temporary_cells
-
-HTML = (
-    '<p>Hello, our <a href="https://shop.example/autumn?x=1&amp;y=2">autumn offers</a> and '
-    '<a href="https://shop.example/winter">winter ones</a>.</p>'
-)
-DESTINATIONS = ("https://shop.example/autumn?x=1&y=2", "https://shop.example/winter")
 
 
 @pytest.fixture(scope="session")
@@ -76,20 +70,6 @@ def api_url(api_settings: Settings, serving_cells: Cells) -> Iterator[str]:
     for key in client.scan_iter(match=f"{api_settings.database_prefix}:*"):
         client.delete(key)
     client.close()
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A message queued, assembled with tracking links to the live API, and delivered."""
-
-    message_id: uuid.UUID
-    contact_id: uuid.UUID
-    org_id: uuid.UUID
-    region: str
-    raw: bytes
-
-
-SendMessage = Callable[..., Sent]
 
 
 @pytest.fixture
@@ -151,13 +131,9 @@ def send_message(
                 conn.execute(f"DELETE FROM {table} WHERE org_id = %s", (org_id,))  # noqa: S608
 
 
-def events_of(cells: Cells, region: str, message_id: uuid.UUID) -> list[dict[str, object]]:
-    """The message's events, oldest first, as dicts."""
-    with cells.connection(region) as conn:
-        cur = conn.execute(
-            "SELECT type, is_bot, details, org_id, contact_id, campaign_type, region, event_time "
-            "FROM email_events WHERE message_id = %s ORDER BY event_time, ingest_seq",
-            (message_id,),
-        )
-        names = [column.name for column in cur.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+@pytest.fixture
+def tenants(serving_cells: Cells, api_url: str) -> Iterator[Tenants]:
+    """Organizations with signed API clients; removed afterwards."""
+    made = Tenants(serving_cells, api_url)
+    yield made
+    made.cleanup()

@@ -12,12 +12,12 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from api_kit import SendMessage, events_of
+
 from simulator.engagement_http import Plan, drive, plan_engagement, read_message
 from simulator.esp import EspBehaviour, SimulatedEsp
 from simulator.world import World
 from warehouse.db import Cells
-
-from .conftest import SendMessage, events_of
 
 LINKS = ("https://shop.example/a", "https://shop.example/b", "https://shop.example/c")
 HTML = "".join(f'<p><a href="{url}">offer {i}</a></p>' for i, url in enumerate(LINKS))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from api_kit import SendMessage, events_of
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -19,8 +20,6 @@ from serving.errors import ServiceUnavailable
 from serving.tracking import BotRules, Client, Tracker, TrackingStore
 from simulator.esp import free_port
 from warehouse.db import Cells
-
-from .conftest import SendMessage, events_of
 
 CLIENT = Client("Mozilla/5.0 (iPhone)", "73.20.1.5")
 SIGNER = TrackingSigner("an-outage-test-secret")

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from api_kit import DESTINATIONS, SendMessage, Sent, events_of
 
 from delivery.message import TrackingSigner
 from postwise.settings import Settings
 from simulator import clients
 from warehouse.db import Cells
-
-from .conftest import DESTINATIONS, SendMessage, Sent, events_of
 
 IPHONE = clients.CLIENTS[0][0]
 SAFARI = clients.CLIENTS[0][1]

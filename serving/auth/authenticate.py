@@ -1,0 +1,72 @@
+"""Authenticating a signed API request: the key, its signature, its freshness, its nonce.
+
+``check_signed_request`` is the whole rule, independent of the web framework: given the
+request's parts, the key's row and a nonce store, it returns the caller or raises
+:class:`AuthenticationFailed` with a code saying what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from ..errors import AuthenticationFailed
+from .keys import StoredKey, parse_key, secret_matches
+from .roles import Principal
+from .signing import (
+    KEY_HEADER,
+    MAX_SKEW_SECONDS,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    canonical_request,
+    load_public_key,
+    signature_holds,
+)
+
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FindKey = Callable[[str], StoredKey | None]
+ClaimNonce = Callable[[StoredKey, str], bool]  # True the first time a nonce is seen
+
+
+def check_signed_request(
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    now: float,
+    find_key: FindKey,
+    claim_nonce: ClaimNonce,
+) -> Principal:
+    """The caller of a request signed per :mod:`.signing`; ``headers`` lower-cased."""
+    api_key = headers.get(KEY_HEADER)
+    if not api_key:
+        raise AuthenticationFailed("missing_credentials", "send an API key and a signature")
+    parts = parse_key(api_key)
+    if parts is None:
+        raise AuthenticationFailed("invalid_key", "the API key is malformed")
+    stored = find_key(parts[0])
+    if stored is None or not secret_matches(stored, parts[1]):
+        raise AuthenticationFailed("invalid_key", "the API key is not known")
+    if stored.revoked_at is not None:
+        raise AuthenticationFailed("revoked_key", "the API key was revoked")
+    if stored.public_key is None:
+        raise AuthenticationFailed("invalid_key", "the API key has no signing key registered")
+    stamp, nonce = headers.get(TIMESTAMP_HEADER, ""), headers.get(NONCE_HEADER, "")
+    signature = headers.get(SIGNATURE_HEADER, "")
+    if not stamp.isdigit() or not NONCE_PATTERN.match(nonce) or not signature:
+        raise AuthenticationFailed(
+            "invalid_signature",
+            f"send {TIMESTAMP_HEADER} (Unix seconds), {NONCE_HEADER} (16-64 URL-safe "
+            f"characters) and {SIGNATURE_HEADER}",
+        )
+    if abs(now - int(stamp)) > MAX_SKEW_SECONDS:
+        raise AuthenticationFailed(
+            "stale_request", f"the timestamp is more than {MAX_SKEW_SECONDS} s from now"
+        )
+    canonical = canonical_request(method, path, stamp, nonce, body)
+    if not signature_holds(load_public_key(stored.public_key), canonical, signature):
+        raise AuthenticationFailed("invalid_signature", "the signature does not match")
+    if not claim_nonce(stored, nonce):
+        raise AuthenticationFailed("replayed_request", "this nonce was already used")
+    return Principal(stored.org_id, stored.role, f"key:{stored.key_id}", stored.home_region)
