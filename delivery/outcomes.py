@@ -18,17 +18,26 @@ lost its lease records nothing (``"lost"``).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import psycopg
 
 from delivery.bounces.reasons import ENHANCED_CODE
-from warehouse.events import EmailEvent, EventWriter, event_id_for
+from warehouse.events import EmailEvent, event_id_for
 
 from .queue import Claimed, defer, finish
 from .retry import RetryPolicy, after_deferral
 from .smtp import SmtpOutcome
+
+
+class EventSink(Protocol):
+    """Where outcome events go: a :class:`warehouse.events.EventWriter`, or a buffer that
+    writes the events of several outcomes together."""
+
+    def write(self, conn: psycopg.Connection, events: Sequence[EmailEvent]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,7 @@ class Recorded:
 
 def record_outcome(
     conn: psycopg.Connection,
-    writer: EventWriter,
+    writer: EventSink,
     worker_id: str,
     message: Claimed,
     outcome: SmtpOutcome,
@@ -102,7 +111,7 @@ def record_outcome(
 
 def record_unsent(
     conn: psycopg.Connection,
-    writer: EventWriter,
+    writer: EventSink,
     worker_id: str,
     message: Claimed,
     status: str,
@@ -128,7 +137,7 @@ def record_unsent(
 
 
 def _events(
-    writer: EventWriter,
+    writer: EventSink,
     conn: psycopg.Connection,
     message: Claimed,
     region: str,

@@ -31,6 +31,8 @@ SIGNED_HEADERS = (
 )  # fmt: skip
 ALGORITHMS = {"rsa": b"rsa-sha256", "ed25519": b"ed25519-sha256"}
 WHITESPACE = re.compile(rb"[ \t]+")
+# Only what relaxed canonicalization changes: a run of two or more, or a tab.
+WHITESPACE_TO_SQUEEZE = re.compile(rb"[ \t]{2,}|\t")
 TRAILING_WHITESPACE = re.compile(rb"[ \t]+\r\n")
 
 
@@ -123,7 +125,7 @@ def _relaxed_value(value: bytes) -> bytes:
 def _relaxed_body(body: bytes) -> bytes:
     """RFC 6376 3.4.4: no whitespace at line ends, runs as one space, no trailing empty
     lines, and a non-empty body ends with CRLF."""
-    body = WHITESPACE.sub(b" ", TRAILING_WHITESPACE.sub(b"\r\n", body))
+    body = WHITESPACE_TO_SQUEEZE.sub(b" ", TRAILING_WHITESPACE.sub(b"\r\n", body))
     body = body.rstrip(b"\r\n") if body.endswith(b"\r\n") else body
     return body + b"\r\n" if body else b""
 

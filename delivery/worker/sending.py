@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +18,7 @@ import psycopg
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
 from delivery.smtp import SmtpOutcome, SmtpPool
-from warehouse.events import EventWriter
+from warehouse.events import EmailEvent, EventWriter
 from warehouse.model_outputs import pause_sender
 
 from ..outcomes import record_outcome, record_unsent
@@ -70,6 +70,17 @@ class Handback(Exception):
 
 
 _Outcome = tuple[Claimed, str, str | None, SmtpOutcome]  # message, route, fallback, outcome
+
+
+class _EventBuffer:
+    """Collects the events of a batch of outcomes for one write."""
+
+    def __init__(self) -> None:
+        self.events: list[EmailEvent] = []
+
+    def write(self, conn: psycopg.Connection, events: Sequence[EmailEvent]) -> int:
+        self.events.extend(events)
+        return len(events)
 
 
 def _ineligibilities(conn: psycopg.Connection, messages: list[Claimed]) -> list[str | None]:
@@ -260,23 +271,29 @@ class MessageSender:
         self, conn: psycopg.Connection, outcomes: list[_Outcome]
     ) -> list[str | Exception]:
         """Each outcome in a savepoint of one transaction: one that cannot be recorded
-        fails alone (its message stays leased), the others commit together."""
+        fails alone (its message stays leased), the others commit together, with the events
+        of all of them written in one go."""
+        buffer = _EventBuffer()
         recorded: list[str | Exception] = []
-        for message, route, fallback, outcome in outcomes:
-            try:
-                with conn.transaction():
-                    recorded.append(
-                        record_outcome(
-                            conn, self.writer, self.worker_id, message, outcome, route=route,
-                            fallback_route=fallback, region=self.options.region,
-                            policy=self.options.retry, rng=self.rng,
-                        ).status
-                    )  # fmt: skip
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise  # the connection is gone: the whole batch is tried again
-            except Exception as exc:
-                log.exception("could not record the outcome of message %s", message.message_id)
-                recorded.append(exc)
+        with conn.transaction():  # one commit; each outcome in a savepoint inside
+            for message, route, fallback, outcome in outcomes:
+                kept = len(buffer.events)
+                try:
+                    with conn.transaction():
+                        recorded.append(
+                            record_outcome(
+                                conn, buffer, self.worker_id, message, outcome, route=route,
+                                fallback_route=fallback, region=self.options.region,
+                                policy=self.options.retry, rng=self.rng,
+                            ).status
+                        )  # fmt: skip
+                except (psycopg.OperationalError, psycopg.InterfaceError):
+                    raise  # the connection is gone: the whole batch is tried again
+                except Exception as exc:
+                    del buffer.events[kept:]
+                    log.exception("could not record the outcome of message %s", message.message_id)
+                    recorded.append(exc)
+            self.writer.write(conn, buffer.events)
         return recorded
 
     async def _unsent(
