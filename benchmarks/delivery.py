@@ -19,13 +19,14 @@ Three measurements in one run, each against an ``smtp-sink`` of its own on loopb
    and consent, sent and recorded with its events, as in production.
 
 The size of the messages ``smtp-source`` sends is the size of a message Postwise builds
-from the campaign. The target is at least Postfix's rate. Needs Postfix's programs and root
+from the campaign. The machine is shared, so the three measurements alternate over a few
+rounds (a fresh campaign each) and each reports its best round; every round is listed. The target is at least Postfix's rate. Needs Postfix's programs and root
 for the private instance (``make bench`` installs the Debian package when it is missing),
 PostgreSQL (``DATABASE_URL`` or 127.0.0.1:5432) and Redis (``REDIS_URL`` or
 127.0.0.1:6379, else embedded ones).
 
-    python -m benchmarks.delivery                    # 5,000 messages
-    python -m benchmarks.delivery --quick            # 1,000 messages
+    python -m benchmarks.delivery                    # 5,000 messages, 2 rounds
+    python -m benchmarks.delivery --quick            # 1,000 messages, 1 round
     python -m benchmarks.delivery --messages 20000 --workers 2 --concurrency 32
 """
 
@@ -119,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
     parser.add_argument("--skip-postfix", action="store_true", help="Postwise and ceiling only")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="alternating rounds, best of each (default 2)"
+    )
     args = parser.parse_args(argv)
     messages = args.messages or (1_000 if args.quick else 5_000)
+    rounds = args.rounds or (1 if args.quick else 2)
     setup_logging()
     try:
         for tool in ("smtp-sink", "smtp-source", *(() if args.skip_postfix else ("postfix",))):
@@ -141,28 +146,56 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(prefix)
         cells = stack.enter_context(temporary_cells(settings, server))
         stack.callback(_clear_redis, redis_url, prefix)
-        campaign = _queue_campaign(cells, settings, messages)
-        size = _message_size(settings, campaign)
-        log.info("%d messages queued; one message is %d bytes", messages, size)
+        size = 0
+        measured: list[dict[str, float | None]] = []
+        outcomes: list[dict[str, Any]] = []
+        # The machine is shared: the three measurements alternate, and each keeps its best
+        # round, so a burst of someone else's work does not decide the ratio.
+        for round_number in range(1, rounds + 1):
+            log.info("round %d of %d", round_number, rounds)
+            campaign = _queue_campaign(cells, settings, messages)
+            size = size or _message_size(settings, campaign)
+            log.info("%d messages queued; one message is %d bytes", messages, size)
+            ceiling = _ceiling(messages, size, args.timeout)
+            postfix = None if args.skip_postfix else _postfix(messages, size, args.timeout)
+            ours, outcome = _postwise(
+                cells, prefix, campaign, server, redis_url, messages, args, settings
+            )
+            measured.append({"postwise": round(ours, 1), "postfix": postfix and round(postfix, 1),
+                             "ceiling": round(ceiling, 1)})  # fmt: skip
+            outcomes.append(outcome)
 
-        ceiling = _ceiling(messages, size, args.timeout)
-        postfix = None if args.skip_postfix else _postfix(messages, size, args.timeout)
-        ours, outcome = _postwise(
-            cells, prefix, campaign, server, redis_url, messages, args, settings
-        )
-
-    baseline = postfix or 0.0
+    ours = max(float(r["postwise"] or 0) for r in measured)
+    ceiling = max(float(r["ceiling"] or 0) for r in measured)
+    baseline = max(float(r["postfix"] or 0) for r in measured)
     entry = result(
         "messages_per_second", ours, "msg/s", "postfix relay to smtp-sink", baseline, 1.0,
-        messages=messages, message_bytes=size, workers=args.workers,
+        messages=messages, message_bytes=size, workers=args.workers, rounds=measured,
         ceiling={"name": "smtp-source to smtp-sink", "value": round(ceiling, 1)},
-        share_of_ceiling=round(ours / ceiling, 3), **outcome,
+        share_of_ceiling=round(ours / ceiling, 3), **_total(outcomes),
     )  # fmt: skip
-    if postfix is None:
+    if args.skip_postfix:
         entry["skipped"] = "postfix not measured (--skip-postfix)"
     machine["postfix"] = _postfix_version()
     emit("delivery", machine, [entry])
-    return 0 if outcome["lost"] == 0 and outcome["delivered"] == messages else 1
+    complete = entry["lost"] == 0 and entry["delivered"] == messages * rounds
+    return 0 if complete else 1
+
+
+def _total(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outcome counts of every round added up (CPU per 1,000: the rounds' mean)."""
+    total: dict[str, Any] = {}
+    for outcome in outcomes:
+        for key, value in outcome.items():
+            if isinstance(value, dict):
+                total[key] = dict(Counter(total.get(key, {})) + Counter(value))
+            else:
+                total[key] = total.get(key, 0) + value
+    if outcomes:
+        total["worker_cpu_seconds_per_1k"] = round(
+            total["worker_cpu_seconds_per_1k"] / len(outcomes), 2
+        )
+    return total
 
 
 # --- the baselines -------------------------------------------------------------------------
