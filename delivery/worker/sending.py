@@ -18,6 +18,7 @@ import psycopg
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
 from delivery.smtp import SmtpOutcome, SmtpPool
+from delivery.throttle import Grant, Take
 from warehouse.events import EmailEvent, EventWriter
 from warehouse.model_outputs import pause_sender
 
@@ -69,7 +70,8 @@ class Handback(Exception):
         self.at = at
 
 
-_Outcome = tuple[Claimed, str, str | None, SmtpOutcome]  # message, route, fallback, outcome
+# message, route, fallback route, outcome, sender (org, sending domain)
+_Outcome = tuple[Claimed, str, str | None, SmtpOutcome, tuple[Any, str]]
 
 
 class _EventBuffer:
@@ -124,6 +126,8 @@ class MessageSender:
         self._outcomes: Coalescer[_Outcome, str | Exception] = Coalescer(
             self._record_batch, self.call
         )
+        # Token takes of concurrent sends go to Redis in one pipeline.
+        self._takes: Coalescer[list[Take], Grant] = Coalescer(throttle.buckets.take_many, self.call)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the worker's threads (database, sandbox, Redis, signing)."""
@@ -226,7 +230,7 @@ class MessageSender:
     async def _tokens(self, route: Route, provider: str, domain: str) -> None:
         takes = self.throttle.takes(route, provider, domain)
         while True:
-            grant = await self.call(self.throttle.take, takes)
+            grant = await self._takes.submit(takes)
             if grant.granted:
                 return
             wait = grant.wait_ms / 1000
@@ -245,12 +249,11 @@ class MessageSender:
     ) -> None:
         held.committed = True
         recorded = await self._outcomes.submit(
-            (held.message, route.name, self._fallback(route, region), outcome)
+            (held.message, route.name, self._fallback(route, region), outcome, sender)
         )
         if isinstance(recorded, Exception):
             raise recorded
         self.stats[recorded] += 1
-        await self.call(self.throttle.count_send, sender)
         stop = self.throttle.note_outcome(route.name, sender, outcome)
         if stop and not self.throttle.is_paused(sender):
             self.throttle.paused.add(sender)
@@ -265,7 +268,11 @@ class MessageSender:
         return self.db.region(_ineligibilities, messages)
 
     def _record_batch(self, outcomes: list[_Outcome]) -> list[str | Exception]:
-        return self.db.region(self._record_all, outcomes)
+        recorded = self.db.region(self._record_all, outcomes)
+        for (*_, sender), status in zip(outcomes, recorded, strict=True):
+            if not isinstance(status, Exception):
+                self.throttle.count_send(sender)  # the sender's volume for the routing matrix
+        return recorded
 
     def _record_all(
         self, conn: psycopg.Connection, outcomes: list[_Outcome]
@@ -276,7 +283,7 @@ class MessageSender:
         buffer = _EventBuffer()
         recorded: list[str | Exception] = []
         with conn.transaction():  # one commit; each outcome in a savepoint inside
-            for message, route, fallback, outcome in outcomes:
+            for message, route, fallback, outcome, _ in outcomes:
                 kept = len(buffer.events)
                 try:
                     with conn.transaction():
