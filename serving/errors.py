@@ -11,6 +11,8 @@ ServingError
  ├── PermissionDenied         the caller's role lacks the route's permission (403)
  ├── NotFound                 no such resource in the caller's organization (404)
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
+ ├── Conflict                 the resource's state forbids the change (409): a name taken,
+ │                            an archived template, a campaign no longer a draft
  └── ServiceUnavailable       PostgreSQL (or another backing service) cannot answer (503)
 """
 
@@ -87,3 +89,13 @@ class ValidationFailed(ServingError):
 class ServiceUnavailable(ServingError):
     status_code = 503
     code = "unavailable"
+
+
+class Conflict(ServingError):
+    """The request is valid but the resource's current state forbids it."""
+
+    status_code = 409
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code

@@ -18,7 +18,7 @@ from postwise.settings import Settings, get_settings
 
 from ..errors import ServingError
 from .resources import Resources
-from .routes import account, tracking
+from .routes import account, campaigns, domains, templates, tracking, webhooks
 
 TITLE = "Postwise API"
 VERSION = "0.1.0"
@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: resolved
     app.include_router(tracking.router)
     app.include_router(account.router)
+    for router in (templates.router, campaigns.router, domains.router, webhooks.router):
+        app.include_router(router)
     app.add_exception_handler(ServingError, _serving_error)
     return app
 
