@@ -11,6 +11,10 @@
     postwise worker [--region R] [--concurrency N] [--batch-size N]
                                           a delivery worker (several may run at once)
     postwise api [--host H] [--port P] [--workers N]   the HTTP API under uvicorn
+    postwise users create --org SLUG --email E --role R [--password-file F]
+                                          a user (password prompted unless in a file)
+    postwise api-keys create --org SLUG --role R --public-key FILE
+                                          an API key for the P-521 key in FILE, shown once
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -22,6 +26,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -29,6 +34,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
+from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
 from .settings import Settings, SettingsError, get_settings
@@ -266,6 +272,64 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BootstrapError(f"cannot read {path}: {exc}") from None
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_file:
+        return _read_file(args.password_file).rstrip("\r\n")
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise BootstrapError("the passwords differ")
+    return first
+
+
+def _users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from serving.auth import Role
+
+    from .bootstrap import bootstrap_user, find_or_create_org
+    from .runtime import open_cells, resolve_database_url
+
+    password = _read_password(args)
+    database_url, _ = resolve_database_url(settings)
+    with open_cells(settings, database_url) as cells, cells.connection("control") as conn:
+        org = find_or_create_org(conn, args.org, args.home_region, settings.regions)
+        user = bootstrap_user(conn, org, args.email, password, Role(args.role), args.name)
+    made = " (organization created)" if org.created else ""
+    echo(f"user {user.user_id} {user.email} ({user.role.value}) in {org.slug}{made}")
+    return 0
+
+
+def _api_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from serving.auth import Role
+
+    from .bootstrap import bootstrap_api_key, find_or_create_org
+    from .runtime import open_cells, resolve_database_url
+
+    public_key = _read_file(args.public_key)
+    database_url, _ = resolve_database_url(settings)
+    with open_cells(settings, database_url) as cells, cells.connection("control") as conn:
+        org = find_or_create_org(conn, args.org, args.home_region, settings.regions)
+        issued = bootstrap_api_key(conn, org, args.name, Role(args.role), public_key)
+    echo(f"key {issued.key_id} ({args.role}) in {org.slug}; shown once:")
+    echo(issued.api_key)
+    return 0
+
+
+def _account_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--org", required=True, help="the organization's slug")
+    parser.add_argument("--role", required=True, choices=["owner", "campaign_manager", "analyst"])
+    parser.add_argument("--home-region", help="create the organization in this region if missing")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postwise", description="Postwise email platform")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -340,6 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=_positive_int, default=8000)
     api.add_argument("--workers", type=_positive_int, default=1, help="uvicorn worker processes")
     api.set_defaults(handler=_api)
+
+    users = sub.add_parser("users", help="users of an organization").add_subparsers(
+        dest="what", required=True
+    )
+    user_create = users.add_parser("create", help="create a user (bootstrap an owner)")
+    _account_options(user_create)
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--name", default="", help="display name")
+    user_create.add_argument("--password-file", help="read the password from this file")
+    user_create.set_defaults(handler=_users_create)
+
+    keys = sub.add_parser("api-keys", help="API keys of an organization").add_subparsers(
+        dest="what", required=True
+    )
+    key_create = keys.add_parser("create", help="create an API key for a P-521 public key")
+    _account_options(key_create)
+    key_create.add_argument("--public-key", required=True, help="PEM file of the public key")
+    key_create.add_argument("--name", default="bootstrap key")
+    key_create.set_defaults(handler=_api_keys_create)
     return parser
 
 
@@ -376,7 +459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(first["msg"]).removeprefix("Value error, ")
         fail(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}")
         return EXIT_USAGE
-    except (SettingsError, ServiceError, WarehouseError, ComplianceError, DemoError) as exc:
+    except (
+        SettingsError,
+        ServiceError,
+        WarehouseError,
+        ComplianceError,
+        DemoError,
+        BootstrapError,
+    ) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -116,30 +116,25 @@ class Settings(BaseSettings):
     tracking_scanner_window_seconds: float = Field(10.0, ge=0)
     tracking_dedupe_seconds: int = Field(300, ge=1)
     tracking_scanner_memory_seconds: int = Field(3600, ge=1)
-    # Sending-domain prechecks (SPF, DMARC, DNSBL) and webhooks.
-    dns_resolver_address: str | None = None  # None: the system's resolver
-    dns_resolver_port: int = Field(53, ge=1, le=65535)
-    dns_timeout_seconds: float = Field(2.0, gt=0)
-    dnsbl_zones: Annotated[tuple[str, ...], NoDecode] = ("zen.spamhaus.org",)
-    domain_checks_cache_seconds: int = Field(900, ge=1)
-    esp_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # route -> secret
-    esp_webhook_tolerance_seconds: int = Field(300, ge=1)
-    webhook_max_attempts: int = Field(8, ge=1, le=30)
-    webhook_backoff_seconds: float = Field(30.0, gt=0)
-    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # API resilience, rate limits, user tokens, model serving and metrics.
+    api_request_timeout_seconds: float = Field(10.0, gt=0)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_cool_down_seconds: float = Field(30.0, gt=0)
+    rate_limit_window_seconds: float = Field(60.0, gt=0)
+    rate_limit_per_key: int = Field(1200, ge=0)  # per window; 0 turns the limit off
+    rate_limit_per_org: int = Field(6000, ge=0)
+    rate_limit_logins: int = Field(10, ge=0)  # per address and client, per window
+    jwt_access_ttl_seconds: int = Field(900, ge=60)
+    jwt_refresh_ttl_seconds: int = Field(7 * 86400, ge=300)
+    model_refresh_seconds: float = Field(300.0, gt=0)
+    model_load_wait_seconds: float = Field(2.0, ge=0)
+    metrics_token: str | None = None  # None: /metrics answers loopback clients only
 
     @field_validator("regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("dnsbl_zones", mode="before")
-    @classmethod
-    def _split_zones(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("route_fallback_order", mode="before")

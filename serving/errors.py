@@ -11,8 +11,8 @@ ServingError
  ├── PermissionDenied         the caller's role lacks the route's permission (403)
  ├── NotFound                 no such resource in the caller's organization (404)
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
- ├── Conflict                 the resource's state forbids the change (409): a name taken,
- │                            an archived template, a campaign no longer a draft
+ ├── RateLimited              over a rate limit of the key, user or organization (429,
+ │                            with ``retry_after`` seconds for the Retry-After header)
  └── ServiceUnavailable       PostgreSQL (or another backing service) cannot answer (503)
 """
 
@@ -91,11 +91,13 @@ class ServiceUnavailable(ServingError):
     code = "unavailable"
 
 
-class Conflict(ServingError):
-    """The request is valid but the resource's current state forbids it."""
+class RateLimited(ServingError):
+    """Over a rate limit; ``scope`` names it (key, user, org, login)."""
 
-    status_code = 409
+    status_code = 429
+    code = "rate_limited"
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
+    def __init__(self, scope: str, retry_after: int) -> None:
+        super().__init__(f"too many requests for this {scope}; retry in {retry_after} s")
+        self.scope = scope
+        self.retry_after = retry_after

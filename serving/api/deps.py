@@ -74,13 +74,23 @@ ClientDep = Annotated[Client, Depends(get_client)]
 
 
 async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
-    """The caller of a signed request (see :mod:`serving.auth.signing`); 401 otherwise."""
-    body = await request.body()
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(
-        resources.authenticator.authenticate, headers, request.method, path, body
-    )
+    """The caller: a logged-in user (``Authorization: Bearer <access token>``, see
+    :mod:`serving.auth.tokens`) or a signed request (see :mod:`serving.auth.signing`); 401
+    otherwise. Every authenticated request then passes the rate limits (429)."""
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        principal = await run_in_threadpool(
+            resources.ops.sessions.authenticate, authorization[7:].strip()
+        )
+    else:
+        body = await request.body()
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        principal = await run_in_threadpool(
+            resources.authenticator.authenticate, headers, request.method, path, body
+        )
+    await run_in_threadpool(resources.ops.admit, principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -13,12 +13,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from postwise.settings import Settings, get_settings
 
-from ..errors import ServingError
+from ..errors import RateLimited, ServingError
+from ..resilience import ApiMetrics, GuardMiddleware
 from .resources import Resources
-from .routes import account, campaigns, domains, templates, tracking, webhooks
+from .routes import account, auth_users, health, metrics, models, tracking
 
 TITLE = "Postwise API"
 VERSION = "0.1.0"
@@ -45,8 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: resolved
     app.include_router(tracking.router)
     app.include_router(account.router)
-    for router in (templates.router, campaigns.router, domains.router, webhooks.router):
+    for router in (models.router, auth_users.router, metrics.router, health.router):
         app.include_router(router)
+    app.add_middleware(
+        GuardMiddleware,
+        timeout_seconds=resolved.api_request_timeout_seconds,
+        metrics_of=_metrics_of,
+    )
     app.add_exception_handler(ServingError, _serving_error)
     return app
 
@@ -55,6 +62,14 @@ async def _serving_error(request: Request, exc: Exception) -> JSONResponse:
     """A typed error as ``{"code": ..., "detail": ...}`` with its status."""
     assert isinstance(exc, ServingError)
     headers = {"Retry-After": "30"} if exc.status_code == 503 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         {"code": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
     )
+
+
+def _metrics_of(scope: Scope) -> ApiMetrics | None:
+    """The app's metrics once it has started (None before)."""
+    resources = getattr(scope["app"].state, "resources", None)
+    return resources.ops.metrics if resources is not None else None

@@ -17,6 +17,7 @@ from warehouse.db import Cells
 
 from ..auth.authenticator import Authenticator
 from ..tracking import BotRules, Tracker, TrackingStore
+from .ops import Operations
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_SECONDS = 0.5  # a slow Redis must not hold tracking hits up
@@ -28,6 +29,7 @@ class Resources:
     redis: redis.Redis | None
     tracker: Tracker
     authenticator: Authenticator
+    ops: Operations  # breakers, metrics, rate limits, live counters, sessions, models
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -58,9 +60,12 @@ class Resources:
             scanner_memory_seconds=settings.tracking_scanner_memory_seconds,
         )
         rules = BotRules(scanner_window_seconds=settings.tracking_scanner_window_seconds)
-        tracker = Tracker(TrackingSigner(settings.tracking_secret), rules, store)
+        ops = Operations.open(settings, cells, client)
+        tracker = Tracker(
+            TrackingSigner(settings.tracking_secret), rules, store, ops.counters.record
+        )
         authenticator = Authenticator(cells, client, settings.database_prefix)
-        return cls(cells=cells, redis=client, tracker=tracker, authenticator=authenticator)
+        return cls(cells=cells, redis=client, tracker=tracker, authenticator=authenticator, ops=ops)
 
     def close(self) -> None:
         self.cells.close()

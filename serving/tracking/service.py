@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -80,10 +80,19 @@ class Click:
 class Tracker:
     """The tracking endpoints' logic over a signer, the bot rules and a store."""
 
-    def __init__(self, signer: TrackingSigner, rules: BotRules, store: TrackingStore) -> None:
+    def __init__(
+        self,
+        signer: TrackingSigner,
+        rules: BotRules,
+        store: TrackingStore,
+        on_human_hit: Callable[[Literal["opened", "clicked"], uuid.UUID], None] | None = None,
+    ) -> None:
         self.signer = signer
         self.rules = rules
         self.store = store
+        # Called with ("opened" | "clicked", org id) for each new hit of a person (not a
+        # bot): the live per-minute counters (serving.limits.counters).
+        self.on_human_hit = on_human_hit
 
     def claims(self, kind: Literal["open", "click", "unsubscribe"], token: str) -> Claims:
         """The verified claims of ``token``, or :class:`InvalidTrackingLink`."""
@@ -110,10 +119,12 @@ class Tracker:
                 log.info("open of unknown message %s", claims.message_id)
                 return None
             verdict, details = self._judge("open", claims, ref, client, now)
-            self.store.record_hit(ref, "opened", "pixel", verdict.is_bot, details, now)
+            recorded = self.store.record_hit(ref, "opened", "pixel", verdict.is_bot, details, now)
         except RECORDING_ERRORS as exc:
             log.warning("open of %s not recorded: %s", claims.message_id, exc)
             return None
+        if recorded and not verdict.is_bot and self.on_human_hit is not None:
+            self.on_human_hit("opened", ref.org_id)
         return verdict
 
     def click(self, token: str, client: Client, now: datetime | None = None) -> Click:
@@ -139,6 +150,8 @@ class Tracker:
             # The person still reaches the page; only the record is lost.
             log.warning("click of %s not recorded: %s", claims.message_id, exc)
             return Click(url, recorded=False)
+        if recorded and not verdict.is_bot and self.on_human_hit is not None:
+            self.on_human_hit("clicked", ref.org_id)
         return Click(url, recorded, verdict)
 
     def unsubscribe_claims(self, token: str) -> Claims:

@@ -1,0 +1,105 @@
+"""The operational side of an API process, opened with its other clients at start-up:
+circuit breakers, metrics, rate limits, live counters, user sessions and model serving.
+
+``Operations.admit(principal)`` is the rate-limit check every authenticated request passes
+(``deps.get_principal`` calls it): the caller's own window (its API key, or its user) and
+its organization's, ``RATE_LIMIT_PER_KEY`` and ``RATE_LIMIT_PER_ORG`` requests per
+``RATE_LIMIT_WINDOW_SECONDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from postwise.settings import Settings
+from warehouse.db import Cells
+
+from ..auth.roles import Principal
+from ..auth.sessions import Sessions
+from ..auth.tokens import Denylist, TokenIssuer
+from ..errors import RateLimited
+from ..limits import LiveCounters, RateLimiter
+from ..limits.window import Limit
+from ..modelserving import ChampionCache, mlflow_loader
+from ..modelserving.service import ModelServing
+from ..resilience import ApiMetrics, Breakers
+
+
+@dataclass
+class Operations:
+    breakers: Breakers
+    metrics: ApiMetrics
+    limiter: RateLimiter
+    counters: LiveCounters
+    sessions: Sessions
+    models: ModelServing
+    per_key: int
+    per_org: int
+    per_login: int
+
+    @classmethod
+    def open(cls, settings: Settings, cells: Cells, client: redis.Redis | None) -> Operations:
+        breakers = Breakers(
+            failure_threshold=settings.breaker_failure_threshold,
+            cool_down_seconds=settings.breaker_cool_down_seconds,
+        )
+        metrics = ApiMetrics(breakers)
+        prefix = settings.database_prefix
+        limiter = RateLimiter(
+            client, prefix, breakers, window_seconds=settings.rate_limit_window_seconds
+        )
+        issuer = TokenIssuer(
+            settings.secret_key,
+            access_ttl=settings.jwt_access_ttl_seconds,
+            refresh_ttl=settings.jwt_refresh_ttl_seconds,
+        )
+        sessions = Sessions(cells, issuer, Denylist(client, prefix))
+        loader = (
+            mlflow_loader(settings.mlflow_tracking_uri) if settings.mlflow_tracking_uri else None
+        )
+        champions = ChampionCache(
+            loader,
+            breakers,
+            refresh_seconds=settings.model_refresh_seconds,
+            wait_seconds=settings.model_load_wait_seconds,
+            retry_seconds=settings.breaker_cool_down_seconds,
+        )
+        return cls(
+            breakers=breakers,
+            metrics=metrics,
+            limiter=limiter,
+            counters=LiveCounters(client, prefix),
+            sessions=sessions,
+            models=ModelServing(cells, champions, breakers, metrics),
+            per_key=settings.rate_limit_per_key,
+            per_org=settings.rate_limit_per_org,
+            per_login=settings.rate_limit_logins,
+        )
+
+    def admit(self, principal: Principal) -> None:
+        """Count one request of ``principal``; :class:`RateLimited` (429) over a limit."""
+        org = principal.org_id
+        kind, _, subject = principal.subject.partition(":")
+        decision = self.limiter.check(
+            [
+                Limit(kind, self.limiter.key(org, kind, subject), self.per_key),
+                Limit("org", self.limiter.key(org, "org", "all"), self.per_org),
+            ]
+        )
+        self._enforce(decision.admitted, decision.scope, decision.retry_after)
+
+    def admit_login(self, client_ip: str | None, email: str) -> None:
+        """Count one login attempt for this address from this client."""
+        subject = f"{client_ip or '-'}|{email.strip().lower()}"
+        decision = self.limiter.check(
+            [Limit("login", self.limiter.key("login", "login", subject), self.per_login)]
+        )
+        self._enforce(decision.admitted, decision.scope, decision.retry_after)
+
+    def _enforce(self, admitted: bool, scope: str | None, retry_after: int) -> None:
+        if admitted:
+            return
+        self.metrics.rate_limited.labels(scope or "unknown").inc()
+        raise RateLimited(scope or "unknown", retry_after)

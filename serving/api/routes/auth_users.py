@@ -1,0 +1,208 @@
+"""Users: login for JWT access and refresh tokens, refresh (rotating), logout (both tokens
+on the Redis denylist), and the organization's users, managed by its owners.
+
+A logged-in user calls the API with ``Authorization: Bearer <access token>`` and is held to
+the same roles and permissions as an API key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, EmailStr, Field
+
+from ...auth import Permission, Principal, Role
+from ...auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, WeakPassword
+from ...auth.tokens import TokenClaims, TokenPair
+from ...auth.users import UserExists, UserRow, create_user, disable_user, list_users
+from ...errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..deps import CellsDep, ResourcesDep, require
+
+router = APIRouter(prefix="/v1", tags=["users"])
+UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
+
+
+def _error(description: str, code: str, detail: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"example": {"code": code, "detail": detail}}},
+    }
+
+
+UNAUTHORIZED = _error("Not valid credentials", "invalid_credentials", "the email or password ...")
+LIMITED = _error("Too many attempts", "rate_limited", "too many requests for this login; retry ...")
+FORBIDDEN = _error("Only owners manage users", "forbidden", "the analyst role may not ...")
+UNAVAILABLE = _error("Redis or the database cannot answer", "unavailable", "...")
+
+
+class LoginRequest(BaseModel):
+    email: EmailStr = Field(examples=["ada@acme.example"])
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, examples=["correct horse"])
+    org: str | None = Field(
+        None,
+        max_length=100,
+        description="the organization's slug, when the address has accounts in several",
+        examples=["acme"],
+    )
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = Field(None, min_length=1, max_length=4096)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds the access token is valid", examples=[900])
+    refresh_expires_in: int = Field(examples=[604800])
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPublic:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.access_expires_in,
+            refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+class UserCreate(BaseModel):
+    email: EmailStr = Field(examples=["grace@acme.example"])
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        examples=["a long passphrase"],
+    )
+    role: Role = Field(examples=["analyst"])
+    display_name: str = Field("", max_length=200, examples=["Grace"])
+
+
+class UserPublic(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    role: Role
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserPublic:
+        return cls(
+            user_id=row.user_id,
+            email=row.email,
+            display_name=row.display_name,
+            role=row.role,
+            created_at=row.created_at,
+        )
+
+
+def bearer_claims(request: Request, resources: ResourcesDep) -> TokenClaims:
+    """The live access token of ``Authorization: Bearer``."""
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() != "bearer ":
+        raise AuthenticationFailed("missing_credentials", "send Authorization: Bearer <token>")
+    return resources.ops.sessions.access_claims(authorization[7:].strip())
+
+
+@router.post(
+    "/auth/login",
+    response_model=TokenPublic,
+    summary="Log in with email and password for access and refresh tokens",
+    responses={401: UNAUTHORIZED, 429: LIMITED, 503: UNAVAILABLE},
+)
+async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -> TokenPublic:
+    ip = request.client.host if request.client else None
+    await run_in_threadpool(resources.ops.admit_login, ip, body.email)
+    pair = await run_in_threadpool(
+        resources.ops.sessions.login, body.email, body.password, body.org
+    )
+    return TokenPublic.of(pair)
+
+
+@router.post(
+    "/auth/refresh",
+    response_model=TokenPublic,
+    summary="Trade a refresh token (used up) for a new pair",
+    responses={401: _error("Not a live refresh token", "revoked_token", "..."), 503: UNAVAILABLE},
+)
+async def refresh(body: RefreshRequest, resources: ResourcesDep) -> TokenPublic:
+    return TokenPublic.of(
+        await run_in_threadpool(resources.ops.sessions.refresh, body.refresh_token)
+    )
+
+
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke the access token and (if sent) the refresh token",
+    responses={401: _error("Not a live access token", "invalid_token", "..."), 503: UNAVAILABLE},
+)
+async def logout(
+    body: LogoutRequest,
+    claims: Annotated[TokenClaims, Depends(bearer_claims)],
+    resources: ResourcesDep,
+) -> None:
+    await run_in_threadpool(resources.ops.sessions.logout, claims, body.refresh_token)
+
+
+@router.post(
+    "/users",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a user to your organization",
+    responses={
+        403: FORBIDDEN,
+        409: _error("The address has an account", "user_exists", "... already has an account"),
+        422: _error("The password is too weak", "weak_password", "a password needs ..."),
+    },
+)
+def add_user(body: UserCreate, principal: UserManager, cells: CellsDep) -> UserPublic:
+    if not principal.role.includes(body.role):
+        raise PermissionDenied(f"a {principal.role.value} cannot create {body.role.value} users")
+    try:
+        with cells.connection("control") as conn:
+            row = create_user(
+                conn, principal.org_id, body.email, body.password, body.role, body.display_name
+            )
+    except UserExists as exc:
+        raise Conflict("user_exists", str(exc)) from None
+    except WeakPassword as exc:
+        raise ValidationFailed("weak_password", str(exc)) from None
+    return UserPublic.of(row)
+
+
+@router.get(
+    "/users",
+    response_model=list[UserPublic],
+    summary="Your organization's users",
+    responses={403: FORBIDDEN},
+)
+def get_users(principal: UserManager, cells: CellsDep) -> list[UserPublic]:
+    with cells.connection("control") as conn:
+        return [UserPublic.of(row) for row in list_users(conn, principal.org_id)]
+
+
+@router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a user (their tokens stop working within seconds)",
+    responses={
+        403: FORBIDDEN,
+        404: _error("No such user in your organization", "user_not_found", "no user ..."),
+        409: _error("Removing yourself", "cannot_remove_self", "you cannot remove yourself"),
+    },
+)
+def remove_user(user_id: uuid.UUID, principal: UserManager, cells: CellsDep) -> None:
+    if principal.subject == f"user:{user_id}":
+        raise Conflict("cannot_remove_self", "you cannot remove yourself")
+    with cells.connection("control") as conn:
+        if not disable_user(conn, principal.org_id, user_id):
+            raise NotFound("user_not_found", f"no user {user_id} in your organization")

@@ -1,0 +1,117 @@
+"""The API process's user sessions: login, token refresh with rotation, logout through the
+Redis denylist, and ``Authorization: Bearer`` authentication as a :class:`Principal`.
+
+Users are looked up in the control database (cached for ``USER_CACHE_SECONDS``, so a
+removal or a role change holds within seconds even for live access tokens).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from contextlib import AbstractContextManager
+
+import psycopg
+
+from warehouse.db import Cells
+
+from ..errors import AuthenticationFailed, ValidationFailed
+from .passwords import hash_password, needs_rehash, verify_password
+from .roles import Principal
+from .tokens import Denylist, TokenClaims, TokenIssuer, TokenPair
+from .users import ActiveUser, active_user, login_candidates, set_password_hash
+
+USER_CACHE_SECONDS = 5.0
+
+
+class Sessions:
+    def __init__(
+        self,
+        cells: Cells,
+        issuer: TokenIssuer,
+        denylist: Denylist,
+        *,
+        user_cache_seconds: float = USER_CACHE_SECONDS,
+    ) -> None:
+        self._cells = cells
+        self.issuer = issuer
+        self.denylist = denylist
+        self._cache_seconds = user_cache_seconds
+        self._users: dict[uuid.UUID, tuple[float, ActiveUser | None]] = {}
+        self._lock = threading.Lock()
+
+    def login(self, email: str, password: str, org_slug: str | None) -> TokenPair:
+        """A token pair for the user with ``email`` and ``password``; 401 otherwise."""
+        with self._control() as conn:
+            candidates = login_candidates(conn, email, org_slug)
+        matching = [c for c in candidates if verify_password(c.password_hash, password)]
+        if not candidates:
+            verify_password(None, password)  # the same work as for a known address
+        if not matching:
+            raise AuthenticationFailed("invalid_credentials", "the email or password is wrong")
+        if len(matching) > 1:
+            raise ValidationFailed(
+                "organization_required",
+                "this address has accounts in several organizations: send `org` (its slug)",
+            )
+        user = matching[0]
+        if user.password_hash and needs_rehash(user.password_hash):
+            with self._control() as conn:
+                set_password_hash(conn, user.user_id, hash_password(password))
+        return self.issuer.issue(user.user_id, user.org_id)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """A new pair for a live refresh token, which is used up (a second use fails)."""
+        claims = self.issuer.decode(refresh_token, "refresh")
+        self._active(claims)
+        if not self.denylist.revoke(claims):
+            raise AuthenticationFailed("revoked_token", "this refresh token was already used")
+        return self.issuer.issue(claims.user_id, claims.org_id)
+
+    def logout(self, access: TokenClaims, refresh_token: str | None) -> None:
+        """Revoke the access token and, when given, the same user's refresh token."""
+        refresh = None
+        if refresh_token is not None:
+            refresh = self.issuer.decode(refresh_token, "refresh")
+            if refresh.user_id != access.user_id:
+                raise ValidationFailed("token_mismatch", "the refresh token is another user's")
+        self.denylist.revoke(access)
+        if refresh is not None:
+            self.denylist.revoke(refresh)
+
+    def access_claims(self, token: str) -> TokenClaims:
+        """The claims of a live, unrevoked access token."""
+        claims = self.issuer.decode(token, "access")
+        if self.denylist.is_revoked(claims):
+            raise AuthenticationFailed("revoked_token", "this token was revoked (logged out)")
+        return claims
+
+    def authenticate(self, token: str) -> Principal:
+        """The caller of ``Authorization: Bearer <token>``."""
+        claims = self.access_claims(token)
+        user = self._active(claims)
+        return Principal(user.org_id, user.role, f"user:{user.user_id}", user.home_region)
+
+    def _active(self, claims: TokenClaims) -> ActiveUser:
+        user = self._user(claims.user_id)
+        if user is None or user.org_id != claims.org_id:
+            raise AuthenticationFailed("inactive_user", "this user no longer has access")
+        return user
+
+    def _user(self, user_id: uuid.UUID) -> ActiveUser | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._users.get(user_id)
+        if cached is not None and now - cached[0] < self._cache_seconds:
+            return cached[1]
+        with self._control() as conn:
+            user = active_user(conn, user_id)
+        with self._lock:
+            self._users[user_id] = (now, user)
+        return user
+
+    def _control(self) -> AbstractContextManager[psycopg.Connection]:
+        # A control database that cannot answer raises psycopg.OperationalError, which the
+        # API's guard answers 503 database_unavailable.
+        return self._cells.connection("control")
