@@ -129,12 +129,30 @@ class Settings(BaseSettings):
     model_refresh_seconds: float = Field(300.0, gt=0)
     model_load_wait_seconds: float = Field(2.0, ge=0)
     metrics_token: str | None = None  # None: /metrics answers loopback clients only
+    # Sending-domain prechecks (SPF, DMARC, DNSBL) and webhooks.
+    dns_resolver_address: str | None = None  # None: the system's resolver
+    dns_resolver_port: int = Field(53, ge=1, le=65535)
+    dns_timeout_seconds: float = Field(2.0, gt=0)
+    dnsbl_zones: Annotated[tuple[str, ...], NoDecode] = ("zen.spamhaus.org",)
+    domain_checks_cache_seconds: int = Field(900, ge=1)
+    esp_webhook_secrets: dict[str, str] = Field(default_factory=dict)  # route -> secret
+    esp_webhook_tolerance_seconds: int = Field(300, ge=1)
+    webhook_max_attempts: int = Field(8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(30.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
 
     @field_validator("regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("dnsbl_zones", mode="before")
+    @classmethod
+    def _split_zones(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("route_fallback_order", mode="before")

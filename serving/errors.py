@@ -13,6 +13,8 @@ ServingError
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
  ├── RateLimited              over a rate limit of the key, user or organization (429,
  │                            with ``retry_after`` seconds for the Retry-After header)
+ ├── Conflict                 the resource's state forbids the change (409): a name taken,
+ │                            an archived template, a campaign no longer a draft
  └── ServiceUnavailable       PostgreSQL (or another backing service) cannot answer (503)
 """
 
@@ -101,3 +103,13 @@ class RateLimited(ServingError):
         super().__init__(f"too many requests for this {scope}; retry in {retry_after} s")
         self.scope = scope
         self.retry_after = retry_after
+
+
+class Conflict(ServingError):
+    """The request is valid but the resource's current state forbids it."""
+
+    status_code = 409
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code

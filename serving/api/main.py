@@ -20,7 +20,18 @@ from postwise.settings import Settings, get_settings
 from ..errors import RateLimited, ServingError
 from ..resilience import ApiMetrics, GuardMiddleware
 from .resources import Resources
-from .routes import account, auth_users, health, metrics, models, tracking
+from .routes import (
+    account,
+    auth_users,
+    campaigns,
+    domains,
+    health,
+    metrics,
+    models,
+    templates,
+    tracking,
+    webhooks,
+)
 
 TITLE = "Postwise API"
 VERSION = "0.1.0"
@@ -54,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=resolved.api_request_timeout_seconds,
         metrics_of=_metrics_of,
     )
+    for router in (templates.router, campaigns.router, domains.router, webhooks.router):
+        app.include_router(router)
     app.add_exception_handler(ServingError, _serving_error)
     return app
 
