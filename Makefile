@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo up down test bench bench-tools lint format clean
+.PHONY: setup demo up down test bench bench-tools lint format clean proto
 
 setup: $(STAMP)  ## create .venv and install the pinned dependencies (quick no-op when current)
 
@@ -55,6 +55,10 @@ lint: setup  ## ruff and mypy
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+proto: setup  ## regenerate serving/proto/postwise_pb2.py(i) from serving/proto/postwise.proto
+	$(BIN)/python -m grpc_tools.protoc -I serving/proto --python_out=serving/proto \
+		--pyi_out=serving/proto serving/proto/postwise.proto
 
 clean:  ## remove the virtualenv and local state (stops embedded services first)
 	-$(BIN)/postwise services stop

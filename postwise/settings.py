@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     # API and tracking endpoints.
     api_db_pool_size: int = Field(10, ge=1)
     api_forwarded_allow_ips: str = "127.0.0.1"
+    # Ingestion limits (POST /v1/messages) and contacts import.
+    ingest_max_request_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    ingest_max_content_bytes: int = Field(256 * 1024, ge=1024)
+    ingest_max_variables_bytes: int = Field(32 * 1024, ge=256)
+    ingest_max_batch: int = Field(1000, ge=1, le=10_000)
+    import_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
+    import_chunk_rows: int = Field(500, ge=1, le=10_000)
     tracking_scanner_window_seconds: float = Field(10.0, ge=0)
     tracking_dedupe_seconds: int = Field(300, ge=1)
     tracking_scanner_memory_seconds: int = Field(3600, ge=1)

@@ -11,6 +11,11 @@ ServingError
  ├── PermissionDenied         the caller's role lacks the route's permission (403)
  ├── NotFound                 no such resource in the caller's organization (404)
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
+ ├── IngestRejected           a message, contact or suppression refused at ingestion, with its
+ │                            own status and code (invalid_address, no_consent, suppressed,
+ │                            blocked_region: 422; template_not_found: 404; ...)
+ ├── PayloadTooLarge          a body, message, variables or batch over its limit (413)
+ ├── UnsupportedMediaType     a body in a format the route does not read (415)
  ├── RateLimited              over a rate limit of the key, user or organization (429,
  │                            with ``retry_after`` seconds for the Retry-After header)
  ├── Conflict                 the resource's state forbids the change (409): a name taken,
@@ -91,6 +96,26 @@ class ValidationFailed(ServingError):
 class ServiceUnavailable(ServingError):
     status_code = 503
     code = "unavailable"
+
+
+class IngestRejected(ServingError):
+    """One message, imported row or suppression refused at ingestion; a batch reports it
+    per item instead of raising it."""
+
+    def __init__(self, code: str, detail: str, status_code: int = 422) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.status_code = status_code
+
+
+class PayloadTooLarge(ServingError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServingError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class RateLimited(ServingError):

@@ -32,6 +32,9 @@ from .routes import (
     tracking,
     webhooks,
 )
+from .routes.contacts import router as contacts_router
+from .routes.messages import router as messages_router
+from .routes.suppressions import router as suppressions_router
 
 TITLE = "Postwise API"
 VERSION = "0.1.0"
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: resolved
     app.include_router(tracking.router)
     app.include_router(account.router)
+    for router in (messages_router, contacts_router, suppressions_router):
+        app.include_router(router)
     for router in (models.router, auth_users.router, metrics.router, health.router):
         app.include_router(router)
     app.add_middleware(

@@ -37,8 +37,11 @@ def check_signed_request(
     now: float,
     find_key: FindKey,
     claim_nonce: ClaimNonce,
+    *,
+    body_sha512: str = "",
 ) -> Principal:
-    """The caller of a request signed per :mod:`.signing`; ``headers`` lower-cased."""
+    """The caller of a request signed per :mod:`.signing`; ``headers`` lower-cased
+    (``body_sha512``: the digest of a streamed body, which ``body`` then leaves empty)."""
     api_key = headers.get(KEY_HEADER)
     if not api_key:
         raise AuthenticationFailed("missing_credentials", "send an API key and a signature")
@@ -64,7 +67,7 @@ def check_signed_request(
         raise AuthenticationFailed(
             "stale_request", f"the timestamp is more than {MAX_SKEW_SECONDS} s from now"
         )
-    canonical = canonical_request(method, path, stamp, nonce, body)
+    canonical = canonical_request(method, path, stamp, nonce, body, body_sha512=body_sha512)
     if not signature_holds(load_public_key(stored.public_key), canonical, signature):
         raise AuthenticationFailed("invalid_signature", "the signature does not match")
     if not claim_nonce(stored, nonce):

@@ -41,10 +41,23 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def authenticate(
-        self, headers: Mapping[str, str], method: str, path: str, body: bytes
+        self,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+        body: bytes,
+        *,
+        body_sha512: str = "",
     ) -> Principal:
         return check_signed_request(
-            headers, method, path, body, self._clock(), self._find_key, self._claim_nonce
+            headers,
+            method,
+            path,
+            body,
+            self._clock(),
+            self._find_key,
+            self._claim_nonce,
+            body_sha512=body_sha512,
         )
 
     def _find_key(self, prefix: str) -> StoredKey | None:

@@ -34,9 +34,12 @@ class InvalidPublicKey(ValueError):
     """A registered signing key that is no P-521 public key in PEM."""
 
 
-def canonical_request(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    """The bytes a request's signature covers (``path`` with its query string, if any)."""
-    digest = hashlib.sha512(body).hexdigest()
+def canonical_request(
+    method: str, path: str, timestamp: str, nonce: str, body: bytes, *, body_sha512: str = ""
+) -> bytes:
+    """The bytes a request's signature covers (``path`` with its query string, if any);
+    ``body_sha512``, the body's hex digest, stands for a body hashed while it streamed."""
+    digest = body_sha512 or hashlib.sha512(body).hexdigest()
     return "\n".join((method.upper(), path, timestamp, nonce, digest)).encode()
 
 
