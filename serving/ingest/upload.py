@@ -2,7 +2,8 @@
 into a spooled temporary file (memory up to ``SPOOL_MEMORY_BYTES``, disk beyond) while its
 SHA-512 is computed, then the request's signature is checked against that digest before a
 single record is read (a logged-in user's bearer token is checked before the body is read);
-the caller then passes the rate limits like any other request. The importer then reads the file back piece by piece."""
+the caller then passes the rate limits like any other request. The importer reads the file
+back piece by piece."""
 
 from __future__ import annotations
 
