@@ -7,8 +7,10 @@ its events (through the event writer), and the suppression of a hard-bounced add
 - deferred: a ``deferred`` event and a retry after the policy's backoff (on the fallback
   route once the policy says so), or, after the last attempt, ``failed`` (terminal).
 
-``record_unsent`` ends a message that is never sent: ``suppressed`` or ``failed`` with a
-reason (a template that blew up, a header injection, a consent withdrawn meanwhile).
+``record_delivered`` records many delivered messages together (what a worker's batch of
+concurrent sends mostly is). ``record_unsent`` ends a message that is never sent:
+``suppressed`` or ``failed`` with a reason (a template that blew up, a header injection, a
+consent withdrawn meanwhile).
 
 Event ids are derived from the message, the kind and the attempt, so recording the same
 outcome twice (a worker retrying after a lost commit) writes nothing twice. A worker that
@@ -28,7 +30,7 @@ import psycopg
 from delivery.bounces.reasons import ENHANCED_CODE
 from warehouse.events import EmailEvent, event_id_for
 
-from .queue import Claimed, defer, finish
+from .queue import Claimed, defer, finish, finish_delivered
 from .retry import RetryPolicy, after_deferral
 from .smtp import SmtpOutcome
 
@@ -107,6 +109,31 @@ def record_outcome(
     }
     _events(writer, conn, message, region, route, now, outcome, ["deferred"], retry)
     return Recorded("deferred", next_route)
+
+
+def record_delivered(
+    conn: psycopg.Connection,
+    writer: EventSink,
+    worker_id: str,
+    sent: Sequence[tuple[Claimed, str, SmtpOutcome]],
+    *,
+    region: str,
+    now: datetime | None = None,
+) -> list[Recorded]:
+    """:func:`record_outcome` for many delivered messages (message, route, outcome) at once:
+    one statement for their states, then the events of those whose lease was still held."""
+    now = now or datetime.now(UTC)
+    held = finish_delivered(
+        conn, worker_id, [(message, route, outcome.code) for message, route, outcome in sent]
+    )
+    recorded = []
+    for message, route, outcome in sent:
+        if message.message_id not in held:
+            recorded.append(Recorded("lost"))
+            continue
+        _events(writer, conn, message, region, route, now, outcome, ["sent", "delivered"], {})
+        recorded.append(Recorded("delivered"))
+    return recorded
 
 
 def record_unsent(

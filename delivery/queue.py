@@ -7,9 +7,9 @@
   with ``FOR UPDATE SKIP LOCKED``, so workers on any number of machines never get the same
   message at once; each claim takes a lease until ``lease_expires_at``.
 - ``renew`` extends the leases of a worker's in-flight messages (its heartbeat).
-- ``finish`` / ``defer`` / ``release`` only act while the caller still holds the lease
-  (fencing): a worker whose lease expired and was taken over cannot overwrite the new
-  owner's outcome.
+- ``finish`` (``finish_delivered`` for many at once) / ``defer`` / ``release`` only act
+  while the caller still holds the lease (fencing): a worker whose lease expired and was
+  taken over cannot overwrite the new owner's outcome.
 
 Connections come from the caller; every function runs in the caller's transaction.
 """
@@ -170,6 +170,39 @@ def finish(
         "sent_at = CASE WHEN %s = 'delivered' THEN coalesce(sent_at, now()) ELSE sent_at END",
         (status, route, smtp_code, error, status),
     )
+
+
+def finish_delivered(
+    conn: psycopg.Connection,
+    worker_id: str,
+    sent: Sequence[tuple[Claimed, str | None, int | None]],
+) -> set[uuid.UUID]:
+    """:func:`finish` ``delivered`` for many leased messages in one statement: each item is
+    (message, route, SMTP code). Returns the ids whose lease was still held (the others
+    were taken over and are left as they are)."""
+    if not sent:
+        return set()
+    rows = conn.execute(
+        """
+        UPDATE messages AS m
+        SET status = 'delivered', route = coalesce(d.route, m.route), smtp_code = d.code,
+            last_error = NULL, sent_at = coalesce(m.sent_at, now()),
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+        FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[])
+             AS d(message_id, campaign_type, route, code)
+        WHERE m.message_id = d.message_id AND m.campaign_type = d.campaign_type
+          AND m.status = 'sending' AND m.lease_owner = %s
+        RETURNING m.message_id
+        """,
+        (
+            [message.message_id for message, _, _ in sent],
+            [message.campaign_type for message, _, _ in sent],
+            [route for _, route, _ in sent],
+            [code for _, _, code in sent],
+            worker_id,
+        ),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def defer(

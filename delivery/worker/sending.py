@@ -22,7 +22,7 @@ from delivery.throttle import Grant, Take
 from warehouse.events import EmailEvent, EventWriter
 from warehouse.model_outputs import pause_sender
 
-from ..outcomes import record_outcome, record_unsent
+from ..outcomes import record_delivered, record_outcome, record_unsent
 from ..queue import Claimed, release
 from ..retry import RetryPolicy
 from .batching import Coalescer
@@ -277,31 +277,50 @@ class MessageSender:
     def _record_all(
         self, conn: psycopg.Connection, outcomes: list[_Outcome]
     ) -> list[str | Exception]:
-        """Each outcome in a savepoint of one transaction: one that cannot be recorded
-        fails alone (its message stays leased), the others commit together, with the events
-        of all of them written in one go."""
+        """One transaction for a batch of outcomes: the deliveries in one statement, every
+        other outcome in a savepoint of its own (one that cannot be recorded fails alone
+        and its message stays leased), and the events of all of them in one write."""
         buffer = _EventBuffer()
-        recorded: list[str | Exception] = []
+        recorded: list[str | Exception | None] = [None] * len(outcomes)
+        delivered = [i for i, item in enumerate(outcomes) if item[3].status == "delivered"]
         with conn.transaction():  # one commit; each outcome in a savepoint inside
-            for message, route, fallback, outcome, _ in outcomes:
+            if delivered:
+                try:
+                    with conn.transaction():  # the delivered ones (most) in one statement
+                        done = record_delivered(
+                            conn, buffer, self.worker_id,
+                            [(outcomes[i][0], outcomes[i][1], outcomes[i][3]) for i in delivered],
+                            region=self.options.region,
+                        )  # fmt: skip
+                    for i, result in zip(delivered, done, strict=True):
+                        recorded[i] = result.status
+                except (psycopg.OperationalError, psycopg.InterfaceError):
+                    raise  # the connection is gone: the whole batch is tried again
+                except Exception:
+                    # Each on its own below, so one bad row does not fail the others.
+                    log.exception("could not record %d deliveries together", len(delivered))
+                    buffer.events.clear()
+            for index, (message, route, fallback, outcome, _) in enumerate(outcomes):
+                if recorded[index] is not None:
+                    continue
                 kept = len(buffer.events)
                 try:
                     with conn.transaction():
-                        recorded.append(
-                            record_outcome(
-                                conn, buffer, self.worker_id, message, outcome, route=route,
-                                fallback_route=fallback, region=self.options.region,
-                                policy=self.options.retry, rng=self.rng,
-                            ).status
-                        )  # fmt: skip
+                        recorded[index] = record_outcome(
+                            conn, buffer, self.worker_id, message, outcome, route=route,
+                            fallback_route=fallback, region=self.options.region,
+                            policy=self.options.retry, rng=self.rng,
+                        ).status  # fmt: skip
                 except (psycopg.OperationalError, psycopg.InterfaceError):
                     raise  # the connection is gone: the whole batch is tried again
                 except Exception as exc:
                     del buffer.events[kept:]
                     log.exception("could not record the outcome of message %s", message.message_id)
-                    recorded.append(exc)
+                    recorded[index] = exc
             self.writer.write(conn, buffer.events)
-        return recorded
+        return [
+            status if status is not None else RuntimeError("not recorded") for status in recorded
+        ]
 
     async def _unsent(
         self, held: Held, status: str, reason: str, details: dict[str, object]

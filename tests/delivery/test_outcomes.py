@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from delivery.outcomes import record_outcome
+from delivery.outcomes import record_delivered, record_outcome
 from delivery.queue import Claimed, NewMessage, claim_due, enqueue
 from delivery.retry import RetryPolicy
 from delivery.smtp import SmtpOutcome
@@ -102,3 +102,35 @@ def test_deferrals_retry_then_fall_back_then_fail_for_good(
     statuses, events, suppressed = _state(queue_cells, org)
     assert statuses == ["failed"] and suppressed == 0
     assert events == ["deferred", "deferred", "deferred", "failed"]
+
+
+def test_deliveries_recorded_together_are_fenced_and_replay_nothing(
+    queue_cells: Cells, org: uuid.UUID, make_contact: MakeContact
+) -> None:
+    claimed = [_claimed(queue_cells, org, make_contact) for _ in range(3)]
+    ok = SmtpOutcome.from_reply(250, "2.0.0 OK queued")
+    with queue_cells.connection(REGION) as conn:
+        # The third was taken over by another worker after its lease ran out.
+        conn.execute(
+            "UPDATE messages SET lease_owner = 'w2' WHERE message_id = %s",
+            (claimed[2].message_id,),
+        )
+    sent = [(message, "primary", ok) for message in claimed]
+    writer = EventWriter()
+    with queue_cells.connection(REGION) as conn:
+        first = record_delivered(conn, writer, "w1", sent, region=REGION, now=NOW)
+    with queue_cells.connection(REGION) as conn:
+        again = record_delivered(conn, writer, "w1", sent, region=REGION, now=NOW)
+
+    assert [r.status for r in first] == ["delivered", "delivered", "lost"]
+    assert [r.status for r in again] == ["lost", "lost", "lost"]
+    statuses, kinds, _ = _state(queue_cells, org)
+    assert sorted(statuses) == ["delivered", "delivered", "sending"]
+    assert sorted(kinds) == ["delivered", "delivered", "sent", "sent"]
+    with queue_cells.connection(REGION) as conn:
+        row = conn.execute(
+            "SELECT route, smtp_code, sent_at IS NOT NULL, lease_owner FROM messages "
+            "WHERE message_id = %s",
+            (claimed[0].message_id,),
+        ).fetchone()
+    assert row == ("primary", 250, True, None)
