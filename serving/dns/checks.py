@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from .lookup import DnsTemporaryError, Lookup
+from .lookup import DnsTemporaryError, Lookup, RunLookup
 from .spf import SpfResult, check_host
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,34 @@ class DomainChecker:
                 log.warning("domain checks not cached: %s", exc)
         return result
 
+    def _cached(self, key: str) -> DomainChecks | None:
+        if self._cache is None:
+            return None
+        try:
+            raw = self._cache.get(key)
+        except redis.RedisError as exc:
+            log.warning("domain checks cache unavailable: %s", exc)
+            return None
+        if raw is None:
+            return None
+        found = DomainChecks.from_dict(json.loads(raw))
+        found.cached = True
+        return found
+
     def run(self, domain: str) -> DomainChecks:
         """The checks of ``domain``, asked of DNS now."""
+        return _Run(RunLookup(self._lookup), self._routes, self._zones).run(domain)
+
+
+class _Run:
+    """One run of the checks over one :class:`RunLookup`."""
+
+    def __init__(self, lookup: Lookup, routes: dict[str, str], zones: tuple[str, ...]) -> None:
+        self._lookup = lookup
+        self._routes = routes
+        self._zones = zones
+
+    def run(self, domain: str) -> DomainChecks:
         problems: list[str] = []
         errors: list[str] = []
         servers, server_errors = self._servers()
@@ -139,20 +165,6 @@ class DomainChecker:
             errors=errors,
             checked_at=datetime.now(UTC).isoformat(),
         )
-
-    def _cached(self, key: str) -> DomainChecks | None:
-        if self._cache is None:
-            return None
-        try:
-            raw = self._cache.get(key)
-        except redis.RedisError as exc:
-            log.warning("domain checks cache unavailable: %s", exc)
-            return None
-        if raw is None:
-            return None
-        found = DomainChecks.from_dict(json.loads(raw))
-        found.cached = True
-        return found
 
     def _servers(self) -> tuple[list[tuple[str, str]], list[str]]:
         servers: list[tuple[str, str]] = []

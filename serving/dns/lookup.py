@@ -68,3 +68,42 @@ class ResolverLookup:
         except dns.exception.DNSException as exc:
             raise DnsTemporaryError(f"{name} {kind.name}: {exc}") from None
         return list(answer.rrset or ())
+
+
+class RunLookup:
+    """One check run's look-ups: each question asked once, and after the resolver failed
+    to answer once, every further question fails at once, so a dead resolver costs one
+    timeout per run rather than one per question."""
+
+    def __init__(self, inner: Lookup) -> None:
+        self._inner = inner
+        self._answers: dict[tuple[str, str, int], list[str]] = {}
+        self._failure: DnsTemporaryError | None = None
+
+    def txt(self, name: str) -> list[str]:
+        return self._ask("txt", name, 0)
+
+    def addresses(self, name: str, family: int) -> list[str]:
+        return self._ask("addresses", name, family)
+
+    def mx(self, name: str) -> list[str]:
+        return self._ask("mx", name, 0)
+
+    def _ask(self, kind: str, name: str, family: int) -> list[str]:
+        key = (kind, name.lower(), family)
+        if key in self._answers:
+            return self._answers[key]
+        if self._failure is not None:
+            raise DnsTemporaryError(f"{name}: not asked, the resolver failed before")
+        try:
+            if kind == "txt":
+                found = self._inner.txt(name)
+            elif kind == "mx":
+                found = self._inner.mx(name)
+            else:
+                found = self._inner.addresses(name, family)
+        except DnsTemporaryError as exc:
+            self._failure = exc
+            raise
+        self._answers[key] = found
+        return found

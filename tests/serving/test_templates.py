@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from api_kit import Tenants
 from campaign_kit import remove_org_rows
@@ -141,3 +142,27 @@ def test_analysts_read_but_do_not_write_templates(tenants: Tenants) -> None:
 
     assert refused.status_code == 403
     assert analyst.get("/v1/templates").status_code == 200
+
+
+def test_text_the_database_refuses_is_a_422(tenants: Tenants) -> None:
+    client = tenants.client(tenants.org())
+
+    refused = client.post("/v1/templates", json={**BODY, "name": "nul\x00name"})
+
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_text"
+
+
+def test_the_openapi_documents_every_template_campaign_domain_and_webhook_route(
+    api_url: str,
+) -> None:
+    document = httpx.get(f"{api_url}/openapi.json").json()
+    prefixes = ("/v1/templates", "/v1/campaigns", "/v1/domains", "/v1/webhooks")
+    mine = {p: ops for p, ops in document["paths"].items() if p.startswith(prefixes)}
+
+    assert len(mine) == 14
+    for path, operations in mine.items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert "401" in documented, (method, path)
+            if not path.startswith("/v1/webhooks/esp"):
+                assert "403" in documented, (method, path)

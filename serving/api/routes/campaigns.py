@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -141,7 +142,9 @@ def _checked(values: dict[str, Any], regions: tuple[str, ...], current: Any = No
         raise ValidationFailed("scheduled_at_required", "a scheduled campaign needs scheduled_at")
 
 
-def _translate(exc: template_store.TemplateStoreError) -> Exception:
+def _translate(exc: template_store.TemplateStoreError | psycopg.DataError) -> Exception:
+    if isinstance(exc, psycopg.DataError):
+        return ValidationFailed("invalid_text", f"the body holds text the database refuses: {exc}")
     if isinstance(exc, store.CampaignNotFound):
         return NotFound(exc.code, str(exc))
     if isinstance(exc, store.CampaignTemplateInvalid):
@@ -163,7 +166,7 @@ def create_campaign(body: CampaignCreate, principal: Writer, cells: CellsDep) ->
     try:
         with cells.connection("control") as conn:
             return _public(store.create(conn, principal.org_id, values))
-    except template_store.TemplateStoreError as exc:
+    except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -191,7 +194,7 @@ def get_campaign(campaign_id: uuid.UUID, principal: Reader, cells: CellsDep) -> 
     try:
         with cells.connection("control") as conn:
             return _public(store.get(conn, principal.org_id, campaign_id))
-    except template_store.TemplateStoreError as exc:
+    except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -217,7 +220,7 @@ def update_campaign(
             if "sending_domain" in values:
                 values["sending_domain"] = values["sending_domain"].lower()
             return _public(store.update(conn, principal.org_id, campaign_id, values))
-    except template_store.TemplateStoreError as exc:
+    except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -231,7 +234,7 @@ def delete_campaign(campaign_id: uuid.UUID, principal: Writer, cells: CellsDep) 
     try:
         with cells.connection("control") as conn:
             store.delete(conn, principal.org_id, campaign_id)
-    except template_store.TemplateStoreError as exc:
+    except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -262,7 +265,7 @@ def send(
             version = template_store.version(
                 conn, principal.org_id, campaign.template_id, campaign.template_version
             ).version
-    except template_store.TemplateStoreError as exc:
+    except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     if campaign.status == "cancelled":
         raise Conflict("campaign_cancelled", f"campaign {campaign_id} was cancelled")

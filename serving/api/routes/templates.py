@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
@@ -116,7 +117,9 @@ def _version(version: store.Version) -> TemplateVersionPublic:
     )  # fmt: skip
 
 
-def _translate(exc: store.TemplateStoreError) -> Exception:
+def _translate(exc: store.TemplateStoreError | psycopg.DataError) -> Exception:
+    if isinstance(exc, psycopg.DataError):
+        return ValidationFailed("invalid_text", f"the body holds text the database refuses: {exc}")
     if isinstance(exc, store.TemplateNotFound):
         return NotFound(exc.code, str(exc))
     return Conflict(exc.code, str(exc))
@@ -133,7 +136,7 @@ def create_template(body: TemplateCreate, principal: Writer, cells: CellsDep) ->
     try:
         with cells.connection("control") as conn:
             record = store.create(conn, principal.org_id, body.name, body.content())
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     return _public(record)
 
@@ -164,7 +167,7 @@ def get_template(template_id: uuid.UUID, principal: Reader, cells: CellsDep) -> 
     try:
         with cells.connection("control") as conn:
             return _public(store.get(conn, principal.org_id, template_id))
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -180,7 +183,7 @@ def update_template(
     try:
         with cells.connection("control") as conn:
             record = store.update(conn, principal.org_id, template_id, body.content(), body.name)
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     return _public(record)
 
@@ -206,7 +209,7 @@ def delete_template(template_id: uuid.UUID, principal: Writer, cells: CellsDep) 
     try:
         with cells.connection("control") as conn:
             outcome = store.remove(conn, principal.org_id, template_id, sent_with)
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     return TemplateDeleted(template_id=template_id, outcome=outcome)
 
@@ -221,7 +224,7 @@ def list_versions(
     try:
         with cells.connection("control") as conn:
             return [_version(v) for v in store.versions(conn, principal.org_id, template_id)]
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -238,7 +241,7 @@ def get_version(
     try:
         with cells.connection("control") as conn:
             return _version(store.version(conn, principal.org_id, template_id, version))
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
 
 
@@ -259,7 +262,7 @@ def preview_template(
     try:
         with cells.connection("control") as conn:
             version = store.version(conn, principal.org_id, template_id, body.version)
-    except store.TemplateStoreError as exc:
+    except (store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     try:
         rendered = render_preview(default_sandbox(), version, body.variables, body.variant)

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, ValidationError
@@ -144,7 +145,14 @@ async def esp_webhook(
                          e.enhanced_code, e.diagnostic)
         for e in payload.events
     ]  # fmt: skip
-    outcome = await run_in_threadpool(_record, cells, route, events, settings.webhook_max_attempts)
+    try:
+        outcome = await run_in_threadpool(
+            _record, cells, route, events, settings.webhook_max_attempts
+        )
+    except psycopg.DataError as exc:
+        raise ValidationFailed(
+            "invalid_webhook_body", f"text the database refuses: {exc}"
+        ) from None
     return EspWebhookAccepted(
         accepted=len(outcome.recorded), new=outcome.new, unknown_messages=outcome.unknown
     )
