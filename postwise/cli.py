@@ -11,6 +11,7 @@
     postwise worker [--region R] [--concurrency N] [--batch-size N]
                                           a delivery worker (several may run at once)
     postwise api [--host H] [--port P] [--workers N]   the HTTP API under uvicorn
+    postwise webhooks [--seconds S]       deliver outbound webhooks, retrying with backoff
     postwise users create --org SLUG --email E --role R [--password-file F]
                                           a user (password prompted unless in a file)
     postwise api-keys create --org SLUG --role R --public-key FILE
@@ -272,6 +273,28 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
+    import math
+
+    import httpx
+
+    from serving.webhooks.delivery import LoopOptions, run_deliveries
+    from warehouse.db import Cells
+
+    from .runtime import resolve_services
+
+    urls = resolve_services(settings)
+    options = LoopOptions(
+        backoff_seconds=settings.webhook_backoff_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+    seconds = args.seconds if args.seconds is not None else math.inf
+    with Cells.from_settings(settings, urls.database_url) as cells, httpx.Client() as client:
+        made = run_deliveries(cells, client, options, max_seconds=seconds)
+    echo(f"webhook delivery attempts: {made}")
+    return 0
+
+
 def _read_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -398,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--until-idle", action="store_true", help="exit once nothing is due and nothing in flight"
     )
     worker.set_defaults(handler=_worker)
+
+    webhooks = sub.add_parser(
+        "webhooks", help="deliver the organizations' outbound webhooks (signed, retried)"
+    )
+    webhooks.add_argument("--seconds", type=float, help="stop after this long (default: never)")
+    webhooks.set_defaults(handler=_webhooks)
 
     api = sub.add_parser("api", help="run the HTTP API (tracking endpoints, docs at /docs)")
     api.add_argument("--host", default="127.0.0.1")

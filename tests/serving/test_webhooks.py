@@ -5,12 +5,16 @@ the delivery loop against a real HTTP receiver on loopback, and logged."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -218,3 +222,37 @@ def test_only_owners_manage_their_own_endpoints(api: tuple[str, Tenants]) -> Non
     assert ping["event_type"] == "ping" and ping["status"] == "failed"
     bad = owner.post("/v1/webhooks/endpoints", json={**body, "url": "ftp://x.example/"})
     assert bad.status_code == 422
+
+
+def test_postwise_webhooks_delivers_for_a_while_then_exits(
+    api: tuple[str, Tenants], api_settings: Settings, serving_cells: Cells, tmp_path: Path
+) -> None:
+    _, tenants = api
+    tenant = tenants.org()
+    owner = tenants.client(tenant, Role.OWNER)
+    with Receiver(failures=0) as receiver:
+        endpoint = {"url": receiver.url, "event_types": ["campaign.sent"]}
+        assert owner.post("/v1/webhooks/endpoints", json=endpoint).status_code == 201
+        with serving_cells.connection("control") as conn:
+            assert emit(conn, tenant.org_id, "ping", {"hello": "world"}) == 1
+        env = {
+            **os.environ,
+            "POSTWISE_ENV": "test",
+            "DATABASE_URL": str(api_settings.database_url),
+            "REDIS_URL": str(api_settings.redis_url),
+            "DATABASE_PREFIX": api_settings.database_prefix,
+            "SECRET_KEY": api_settings.secret_key,
+            "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
+            "BLIND_INDEX_KEY": api_settings.blind_index_key,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "postwise.cli", "webhooks", "--seconds", "2"],
+            cwd=tmp_path,  # no stray .env
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert [json.loads(body)["data"] for _, body in receiver.received] == [{"hello": "world"}]
