@@ -61,14 +61,21 @@ def mlflow_loader(tracking_uri: str) -> Loader:
     """Loads ``models:/<model>_<region>@champion`` through :mod:`models.tracking`."""
 
     def load(model: str, region: str, known: str | None) -> tuple[Any, str]:
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(tracking_uri=tracking_uri)
         name = registered_name(model, region)
         try:
             version = str(client.get_model_version_by_alias(name, "champion").version)
-        except Exception as exc:  # MLflow raises its own and transport errors alike
-            if "not found" in str(exc).lower() or "alias" in str(exc).lower():
+        except MlflowException as exc:
+            # The registry answered that there is no such model or alias; anything else
+            # (a transport failure included) is the registry failing.
+            if exc.error_code in (
+                "RESOURCE_DOES_NOT_EXIST",
+                "NOT_FOUND",
+                "INVALID_PARAMETER_VALUE",
+            ):
                 raise NoChampion(name) from exc
             raise
         if version == known:

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from api_kit import Tenants
 from ops_kit import PASSWORD, add_user, people_fixture  # noqa: F401 (a fixture)
 
-from serving.auth import Role
+from postwise.cli import main
+from postwise.settings import Settings, get_settings
+from serving.auth import Role, generate_signing_key
 from serving.auth.passwords import WeakPassword, hash_password, verify_password
 from serving.auth.tokens import TokenIssuer
 from serving.errors import AuthenticationFailed
+from warehouse.db import Cells
 
 
 def login(api_url: str, email: str, password: str = PASSWORD, **extra: str) -> httpx.Response:
@@ -158,3 +162,47 @@ def test_owners_manage_their_organization_s_users_only(people: Tenants, api_url:
         time.sleep(0.5)
     assert (response.status_code, response.json()["code"]) == (401, "inactive_user")
     assert login(api_url, "grace@acme.example").status_code == 401
+
+
+def test_the_cli_bootstraps_an_owner_and_an_api_key(
+    api_settings: Settings,
+    api_url: str,
+    serving_cells: Cells,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slug = f"boot-{uuid.uuid4().hex[:8]}"
+    for name, value in {
+        "DATABASE_URL": str(api_settings.database_url),
+        "DATABASE_PREFIX": api_settings.database_prefix,
+        "POSTWISE_ENV": "test",
+        "SECRET_KEY": api_settings.secret_key,
+        "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
+        "BLIND_INDEX_KEY": api_settings.blind_index_key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    password_file, key_file = tmp_path / "password", tmp_path / "key.pem"
+    password_file.write_text(PASSWORD + "\n")
+    key_file.write_bytes(generate_signing_key()[1])
+    email = f"founder-{uuid.uuid4().hex[:6]}@acme.example"
+    try:
+        missing = main(["users", "create", "--org", slug, "--email", email, "--role", "owner",
+                        "--password-file", str(password_file)])  # fmt: skip
+        made = main(["users", "create", "--org", slug, "--email", email, "--role", "owner",
+                     "--password-file", str(password_file), "--home-region", "eu"])  # fmt: skip
+        keyed = main(["api-keys", "create", "--org", slug, "--role", "analyst",
+                      "--public-key", str(key_file)])  # fmt: skip
+        bad_key = main(["api-keys", "create", "--org", slug, "--role", "analyst",
+                        "--public-key", str(password_file)])  # fmt: skip
+        assert (missing, made, keyed, bad_key) == (1, 0, 0, 1)
+        tokens = login(api_url, email, org=slug).json()
+        me = httpx.get(f"{api_url}/v1/me", headers=bearer(tokens["access_token"])).json()
+        assert me["role"] == "owner" and me["home_region"] == "eu"
+    finally:
+        get_settings.cache_clear()
+        with serving_cells.connection("control") as conn:
+            org = conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (slug,)).fetchone()
+            if org is not None:
+                for table in ("users", "api_keys", "orgs"):
+                    conn.execute(f"DELETE FROM {table} WHERE org_id = %s", (org[0],))  # noqa: S608
