@@ -3,7 +3,9 @@ the request metrics.
 
 - A request still unanswered after ``timeout_seconds`` gets 504 ``request_timeout``. The
   work itself is not interrupted (a route running in a worker thread cannot be), only no
-  longer awaited; whatever it answers later is dropped.
+  longer awaited; whatever it answers later is dropped. Bulk uploads (paths ending in
+  ``:import``, e.g. ``POST /v1/contacts:import``) are exempt: they stream a body bounded by
+  their own size limit and take as long as that body takes to arrive.
 - An exception no route handled becomes 503 when a dependency failed (PostgreSQL, Redis,
   an open circuit breaker: ``database_unavailable``, ``redis_unavailable``,
   ``dependency_unavailable``) and 500 ``internal_error`` otherwise, logged with its
@@ -31,6 +33,7 @@ from .metrics import ApiMetrics
 
 log = logging.getLogger(__name__)
 UNMATCHED = "<unmatched>"
+UNLIMITED_SUFFIXES = (":import",)  # bulk uploads: no time limit (see the module docstring)
 MetricsOf = Callable[[Scope], ApiMetrics | None]
 
 
@@ -83,8 +86,9 @@ class GuardMiddleware:
             await send(message)
 
         task = asyncio.ensure_future(self.app(scope, receive, relay))
+        limit = None if scope["path"].endswith(UNLIMITED_SUFFIXES) else self.timeout_seconds
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.timeout_seconds)
+            done, _ = await asyncio.wait({task}, timeout=limit)
             if task in done:
                 task.result()
             elif not exchange.started:

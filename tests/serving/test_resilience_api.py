@@ -37,12 +37,18 @@ def test_time_limits_outages_and_faults_answer_with_codes_and_show_in_metrics(
     api_settings: Settings, serving_cells: Cells
 ) -> None:
     app = create_app(api_settings.model_copy(update={"api_request_timeout_seconds": 1.0}))
-    for path, endpoint in (("/test/slow", slow), ("/test/boom", boom), ("/test/db", db_down)):
+    for path, endpoint in (
+        ("/test/slow", slow),
+        ("/test/slow:import", slow),
+        ("/test/boom", boom),
+        ("/test/db", db_down),
+    ):
         app.add_api_route(path, endpoint, include_in_schema=False)
     with serve(app) as url:
         started = time.monotonic()
         late = httpx.get(f"{url}/test/slow")
         waited = time.monotonic() - started
+        bulk = httpx.get(f"{url}/test/slow:import")
         fault = httpx.get(f"{url}/test/boom")
         outage = httpx.get(f"{url}/test/db")
         unknown = httpx.get(f"{url}/no/such/route")
@@ -52,6 +58,7 @@ def test_time_limits_outages_and_faults_answer_with_codes_and_show_in_metrics(
 
     assert (late.status_code, late.json()["code"]) == (504, "request_timeout")
     assert waited < 2.0
+    assert bulk.json() == {"late": "yes"}  # bulk uploads take as long as they need
     assert (fault.status_code, fault.json()["code"]) == (500, "internal_error")
     assert "a bug" not in fault.text  # no internals leak
     assert (outage.status_code, outage.json()["code"]) == (503, "database_unavailable")
