@@ -11,6 +11,8 @@ ServingError
  ├── PermissionDenied         the caller's role lacks the route's permission (403)
  ├── NotFound                 no such resource in the caller's organization (404)
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
+ ├── Conflict                 the resource's state forbids the change (409): a name taken,
+ │                            an archived template, a campaign no longer a draft
  ├── IngestRejected           a message, contact or suppression refused at ingestion, with its
  │                            own status and code (invalid_address, no_consent, suppressed,
  │                            blocked_region: 422; template_not_found: 404; ...)
@@ -18,8 +20,6 @@ ServingError
  ├── UnsupportedMediaType     a body in a format the route does not read (415)
  ├── RateLimited              over a rate limit of the key, user or organization (429,
  │                            with ``retry_after`` seconds for the Retry-After header)
- ├── Conflict                 the resource's state forbids the change (409): a name taken,
- │                            an archived template, a campaign no longer a draft
  └── ServiceUnavailable       PostgreSQL (or another backing service) cannot answer (503)
 """
 
@@ -118,6 +118,16 @@ class UnsupportedMediaType(ServingError):
     code = "unsupported_media_type"
 
 
+class Conflict(ServingError):
+    """The request is valid but the resource's current state forbids it."""
+
+    status_code = 409
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 class RateLimited(ServingError):
     """Over a rate limit; ``scope`` names it (key, user, org, login)."""
 
@@ -128,13 +138,3 @@ class RateLimited(ServingError):
         super().__init__(f"too many requests for this {scope}; retry in {retry_after} s")
         self.scope = scope
         self.retry_after = retry_after
-
-
-class Conflict(ServingError):
-    """The request is valid but the resource's current state forbids it."""
-
-    status_code = 409
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
