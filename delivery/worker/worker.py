@@ -43,6 +43,7 @@ from .throttling import Throttle
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PAUSES_REFRESH_SECONDS = 5.0
+EXECUTOR_THREADS = 8  # plus 4 (see Worker.__init__)
 OUTCOMES = ("delivered", "bounced", "deferred", "failed", "suppressed", "lost")
 
 
@@ -72,8 +73,11 @@ class Worker:
         self.stats: Counter[str] = Counter()
         serving = [r for r in matrix.routes.values() if options.region in r.regions]
         self.capacity = max(options.batch_size, options.concurrency * max(1, len(serving)))
+        # A few threads keep the database pool, Redis and composing busy; one per held
+        # message would only fight over the GIL (it cost a fifth of the CPU per message).
         self._executor = ThreadPoolExecutor(
-            max_workers=self.capacity + 4, thread_name_prefix="delivery-worker"
+            max_workers=min(self.capacity, EXECUTOR_THREADS) + 4,
+            thread_name_prefix="delivery-worker",
         )
         # Claims and lease renewals get threads of their own: busy message work (renders,
         # signing) must never delay a heartbeat past the lease.
