@@ -7,8 +7,9 @@ Three measurements in one run, each against an ``smtp-sink`` of its own on loopb
 1. ceiling: ``smtp-source`` to ``smtp-sink``, N messages over parallel sessions; the rate
    is N over the time until the sink has all N;
 2. Postfix: a private Postfix instance (its own configuration and queue in a temporary
-   directory, every message relayed to the sink, no DNS, limits lifted) fed by
-   ``smtp-source``; N over the time from the first submission until the sink has all N;
+   directory, every message relayed to the sink over as many connections as the
+   Postwise workers have together, no DNS, limits lifted) fed by ``smtp-source``; N over
+   the time from the first submission until the sink has all N;
 3. Postwise: N messages of a campaign (sealed contacts with consent, a template with two
    variants) queued in fresh temporary cells, delivered by ``postwise worker`` processes
    (one per core by default) whose every route points at the sink. The workers start
@@ -20,10 +21,11 @@ Three measurements in one run, each against an ``smtp-sink`` of its own on loopb
 
 The size of the messages ``smtp-source`` sends is the size of a message Postwise builds
 from the campaign. The machine is shared, so the three measurements alternate over a few
-rounds (a fresh campaign each) and each reports its best round; every round is listed. The target is at least Postfix's rate. Needs Postfix's programs and root
-for the private instance (``make bench`` installs the Debian package when it is missing),
-PostgreSQL (``DATABASE_URL`` or 127.0.0.1:5432) and Redis (``REDIS_URL`` or
-127.0.0.1:6379, else embedded ones).
+rounds (a fresh campaign each) and each reports its best round; every round is listed.
+The target is at least Postfix's rate. Needs Postfix's programs and root for the private
+instance (``make bench`` installs the Debian package when it is missing), PostgreSQL
+(``DATABASE_URL`` or 127.0.0.1:5432) and Redis (``REDIS_URL`` or 127.0.0.1:6379, else
+embedded ones).
 
     python -m benchmarks.delivery                    # 5,000 messages, 2 rounds
     python -m benchmarks.delivery --quick            # 1,000 messages, 1 round
@@ -73,7 +75,7 @@ REGION = "na"
 ROUTE = "sink"
 SENDING_DOMAIN = "news.bench.example"
 RECIPIENT_DOMAIN = "inbox.bench.example"  # no provider policy: the default order
-SESSIONS = 20  # smtp-source's parallel sessions, Postfix's destination concurrency
+SESSIONS = 20  # smtp-source's parallel sessions
 SUBJECT = "{{first_name}}, this week's picks"
 HTML = (
     "<html><head><style>p { color: #333; font-family: Georgia, serif; } "
@@ -157,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             size = size or _message_size(settings, campaign)
             log.info("%d messages queued; one message is %d bytes", messages, size)
             ceiling = _ceiling(messages, size, args.timeout)
-            postfix = None if args.skip_postfix else _postfix(messages, size, args.timeout)
+            # Postfix may open as many connections to the sink as all the workers together.
+            connections = max(SESSIONS, args.workers * args.concurrency)
+            postfix = (
+                None if args.skip_postfix
+                else _postfix(messages, size, connections, args.timeout)
+            )  # fmt: skip
             ours, outcome = _postwise(
                 cells, prefix, campaign, server, redis_url, messages, args, settings
             )
@@ -209,8 +216,8 @@ def _ceiling(messages: int, size: int, timeout: float) -> float:
     return rate
 
 
-def _postfix(messages: int, size: int, timeout: float) -> float:
-    with Sink() as sink, PostfixInstance(sink.port, concurrency=SESSIONS) as instance:
+def _postfix(messages: int, size: int, connections: int, timeout: float) -> float:
+    with Sink() as sink, PostfixInstance(sink.port, concurrency=connections) as instance:
         started = time.monotonic()
         smtp_source(instance.port, messages, size, SESSIONS, timeout)
         submitted = time.monotonic()
