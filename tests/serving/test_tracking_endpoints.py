@@ -22,7 +22,6 @@ from warehouse.db import Cells
 IPHONE = clients.CLIENTS[0][0]
 SAFARI = clients.CLIENTS[0][1]
 HOME_IP = "73.20.1.5"
-AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
 
 def _html(sent: Sent) -> str:
@@ -58,6 +57,10 @@ def _get(url: str, ua: str = IPHONE, ip: str = HOME_IP, method: str = "GET") -> 
     return httpx.request(method, url, headers=headers, follow_redirects=False, timeout=5)
 
 
+def _an_hour_ago() -> datetime:
+    return datetime.now(UTC) - timedelta(hours=1)
+
+
 def _of_type(events: list[dict[str, object]], kind: str) -> list[dict[str, object]]:
     return [e for e in events if e["type"] == kind]
 
@@ -65,7 +68,7 @@ def _of_type(events: list[dict[str, object]], kind: str) -> list[dict[str, objec
 def test_the_pixel_is_an_uncacheable_gif_and_records_one_open_per_window(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    sent = send_message("eu", delivered_at=AN_HOUR_AGO)
+    sent = send_message("eu", delivered_at=_an_hour_ago())
     first, again = _get(_pixel(sent)), _get(_pixel(sent))
     for response in (first, again):
         assert response.status_code == 200
@@ -92,7 +95,7 @@ def test_the_pixel_is_an_uncacheable_gif_and_records_one_open_per_window(
 def test_an_invalid_pixel_token_still_gets_the_gif_and_records_nothing(
     send_message: SendMessage, serving_cells: Cells, api_url: str
 ) -> None:
-    sent = send_message("na", delivered_at=AN_HOUR_AGO)
+    sent = send_message("na", delivered_at=_an_hour_ago())
     hidden, _ = _links(sent)
     click_token = hidden.rsplit("/", 1)[1]
     for url in (f"{api_url}/t/o/not-a-token.gif", f"{api_url}/t/o/{click_token}.gif"):
@@ -104,7 +107,7 @@ def test_an_invalid_pixel_token_still_gets_the_gif_and_records_nothing(
 def test_a_click_redirects_only_to_the_url_signed_into_its_token(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    sent = send_message("apac", delivered_at=AN_HOUR_AGO)
+    sent = send_message("apac", delivered_at=_an_hour_ago())
     _, links = _links(sent)
     assert len(links) == 2
     first = _get(links[0], SAFARI)
@@ -159,7 +162,7 @@ def _tampered(token: str) -> str:
 def test_tampered_and_foreign_tokens_are_refused_without_a_redirect(
     make_url: object, send_message: SendMessage, api_url: str, api_settings: Settings
 ) -> None:
-    sent = send_message("eu", delivered_at=AN_HOUR_AGO)
+    sent = send_message("eu", delivered_at=_an_hour_ago())
     _, links = _links(sent)
     url = make_url(api_url, api_settings, links[0], _pixel(sent), _unsubscribe_url(sent))  # type: ignore[operator]
     response = _get(url)
@@ -170,7 +173,7 @@ def test_tampered_and_foreign_tokens_are_refused_without_a_redirect(
 def test_a_signed_destination_that_is_no_web_address_is_refused(
     send_message: SendMessage, api_url: str, api_settings: Settings
 ) -> None:
-    sent = send_message("eu", delivered_at=AN_HOUR_AGO)
+    sent = send_message("eu", delivered_at=_an_hour_ago())
     signer = TrackingSigner(api_settings.tracking_secret)
     for url in ("javascript:alert(1)", "//evil.example/", "https://ok.example/\r\nSet-Cookie: x"):
         token = signer.sign("click", {"m": str(sent.message_id), "r": "eu", "l": 0, "u": url})
@@ -190,7 +193,7 @@ def _suppressions(cells: Cells, sent: Sent) -> list[tuple[str, str]]:
 def test_one_click_post_unsubscribes_and_suppresses_once(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    sent = send_message("eu", delivered_at=AN_HOUR_AGO)
+    sent = send_message("eu", delivered_at=_an_hour_ago())
     url = _unsubscribe_url(sent)
     page = httpx.get(url, timeout=5)
     assert page.status_code == 200 and '<form method="post">' in page.text
@@ -225,7 +228,7 @@ def test_an_invalid_unsubscribe_link_is_a_page_that_says_so(api_url: str) -> Non
 def test_tokens_without_a_region_are_found_in_their_cell(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    sent = send_message("apac", delivered_at=AN_HOUR_AGO, with_claims=False)
+    sent = send_message("apac", delivered_at=_an_hour_ago(), with_claims=False)
     assert _get(_pixel(sent)).status_code == 200
     post = httpx.post(_unsubscribe_url(sent), data={"List-Unsubscribe": "One-Click"}, timeout=5)
     assert post.status_code == 200
@@ -243,14 +246,14 @@ def _reasons(event: dict[str, object]) -> list[str]:
 def test_privacy_proxies_fast_hits_and_head_checks_are_flagged_not_dropped(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    mpp = send_message("na", delivered_at=AN_HOUR_AGO)
+    mpp = send_message("na", delivered_at=_an_hour_ago())
     _get(_pixel(mpp), clients.MPP_UA, "17.58.101.4")
     (event,) = events_of(serving_cells, "na", mpp.message_id)
     assert event["is_bot"] is True
     assert _reasons(event) == ["apple_mpp_user_agent", "apple_proxy_ip"]
     assert event["details"]["proxy"] == "apple"  # type: ignore[index]
 
-    gmail = send_message("na", delivered_at=AN_HOUR_AGO)
+    gmail = send_message("na", delivered_at=_an_hour_ago())
     _get(_pixel(gmail), clients.GOOGLE_PROXY_UA, "66.249.80.17")
     (event,) = events_of(serving_cells, "na", gmail.message_id)
     assert event["is_bot"] is False and event["details"]["proxy"] == "google"  # type: ignore[index]
@@ -270,7 +273,7 @@ def test_privacy_proxies_fast_hits_and_head_checks_are_flagged_not_dropped(
 def test_the_honeypot_marks_its_clicker_as_a_scanner(
     send_message: SendMessage, serving_cells: Cells
 ) -> None:
-    sent = send_message("eu", delivered_at=AN_HOUR_AGO)
+    sent = send_message("eu", delivered_at=_an_hour_ago())
     hidden, links = _links(sent)
     scanner_ua, scanner_ip = clients.CLIENTS[2][0], "98.12.40.7"  # looks like a person
     trap = _get(hidden, scanner_ua, scanner_ip)
