@@ -96,6 +96,14 @@ class RenderSandbox:
             raise RenderLimitExceeded(str(limit), str(value))
         raise TemplateError(str(value))
 
+    def warm_up(self) -> None:
+        """Start the worker processes now instead of at the first render: starting a fresh
+        interpreter takes a good part of a second, which the first messages would wait."""
+        pool = self._ensure_pool()
+        started = [pool.submit(_ready) for _ in range(self.workers)]
+        for future in started:
+            future.result(timeout=self.limits.wall_seconds)
+
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
@@ -138,6 +146,10 @@ class _CpuTimeExceeded(Exception):
 
 def _on_sigxcpu(signum: int, frame: FrameType | None) -> None:
     raise _CpuTimeExceeded
+
+
+def _ready() -> bool:
+    return True
 
 
 def _init_worker(memory_bytes: int) -> None:

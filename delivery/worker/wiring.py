@@ -123,6 +123,7 @@ def open_worker(
     client = redis.Redis.from_url(redis_url)
     sandbox = RenderSandbox(workers=2)
     try:
+        sandbox.warm_up()  # ready to render before the first claim
         db = Database(*pools)
         matrix = routing_matrix(settings)
         tracking = Tracking(

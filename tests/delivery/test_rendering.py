@@ -150,3 +150,11 @@ def test_sanitize_html_removes_everything_executable() -> None:
     assert 'cellpadding="4"' in clean
     assert '<a href="https://example.com/offer" rel="noopener noreferrer">offer</a>' in clean
     assert '<img src="https://cdn.example.com/a.png" alt="a">' in clean
+
+
+def test_a_warmed_up_sandbox_has_its_processes_running_before_the_first_render() -> None:
+    with RenderSandbox(workers=2) as sandbox:
+        sandbox.warm_up()
+        pool = sandbox._pool
+        assert pool is not None and len(pool._processes) == 2  # type: ignore[attr-defined]
+        assert sandbox.render("Hi {{name}}", {"name": "Ada"}) == "Hi Ada"
