@@ -28,7 +28,7 @@ from ..retry import RetryPolicy
 from .batching import Coalescer
 from .content import Composed, Composer
 from .errors import MessageFailed
-from .store import Database, MessageData, Template, ineligibility
+from .store import Database, MessageData, Template, ineligibilities
 from .throttling import Throttle
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,6 @@ class _EventBuffer:
     def write(self, conn: psycopg.Connection, events: Sequence[EmailEvent]) -> int:
         self.events.extend(events)
         return len(events)
-
-
-def _ineligibilities(conn: psycopg.Connection, messages: list[Claimed]) -> list[str | None]:
-    return [ineligibility(conn, message) for message in messages]
 
 
 class MessageSender:
@@ -265,7 +261,7 @@ class MessageSender:
                 log.warning("sender %s/%s paused: %s", sender[0], sender[1], stop)
 
     def _eligibility_batch(self, messages: list[Claimed]) -> list[str | None]:
-        return self.db.region(_ineligibilities, messages)
+        return self.db.region(ineligibilities, messages)
 
     def _record_batch(self, outcomes: list[_Outcome]) -> list[str | Exception]:
         recorded = self.db.region(self._record_all, outcomes)

@@ -193,19 +193,34 @@ def load_templates(
 def ineligibility(conn: psycopg.Connection, message: Claimed) -> str | None:
     """Why the message must not be sent now (suppression list, consent, contact status),
     or None. Asked again just before SMTP: an unsubscribe may have arrived meanwhile."""
-    row = conn.execute(
+    return ineligibilities(conn, [message])[0]
+
+
+def ineligibilities(conn: psycopg.Connection, messages: Sequence[Claimed]) -> list[str | None]:
+    """:func:`ineligibility` of each message, in one query."""
+    purposes = [CONSENT_PURPOSE.get(m.campaign_type, "marketing") for m in messages]
+    rows = conn.execute(
         """
-        SELECT c.status,
+        SELECT p.contact_id, p.purpose, c.status,
                (SELECT array_agg(reason) FROM suppressions s
                  WHERE s.org_id = c.org_id AND s.email_blind_index = c.email_blind_index
                    AND (s.expires_at IS NULL OR s.expires_at > now())),
                (SELECT status FROM consents k
                  WHERE k.contact_id = c.contact_id AND k.channel = 'email'
-                   AND k.purpose = %s)
-        FROM contacts c WHERE c.contact_id = %s
+                   AND k.purpose = p.purpose)
+        FROM unnest(%s::uuid[], %s::text[]) AS p(contact_id, purpose)
+        JOIN contacts c ON c.contact_id = p.contact_id
         """,
-        (CONSENT_PURPOSE.get(message.campaign_type, "marketing"), message.contact_id),
-    ).fetchone()
+        ([m.contact_id for m in messages], purposes),
+    ).fetchall()
+    found = {(row[0], row[1]): row[2:] for row in rows}
+    return [
+        _ineligibility(message, found.get((message.contact_id, purpose)))
+        for message, purpose in zip(messages, purposes, strict=True)
+    ]
+
+
+def _ineligibility(message: Claimed, row: tuple[Any, ...] | None) -> str | None:
     if row is None:
         return "the contact no longer exists"
     status, suppressions, consent = row
