@@ -20,6 +20,7 @@ from warehouse.db import Cells
 from ..auth import MINIMUM_ROLE, Permission, Principal, allows
 from ..errors import PermissionDenied
 from ..tracking import Client, Tracker
+from .permissions import declare, declare_sign_in
 from .resources import Resources
 
 __all__ = [
@@ -93,6 +94,7 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
     return principal
 
 
+declare_sign_in(get_principal)
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
@@ -109,4 +111,5 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
         return principal
 
     check.__name__ = f"require_{permission.name.lower()}"
+    declare(check, permission)
     return check

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from ..api.deps import ResourcesDep, SettingsDep
+from ..api.permissions import declare
 from ..auth import MINIMUM_ROLE, Permission, Principal, allows
 from ..errors import PayloadTooLarge, PermissionDenied
 
@@ -84,4 +85,5 @@ def signed_upload(
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             yield Upload(principal, file, size, content_type.lower())
 
+    declare(dependency, permission)
     return dependency  # type: ignore[return-value]

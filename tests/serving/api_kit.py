@@ -16,6 +16,8 @@ HTML = (
     '<a href="https://shop.example/winter">winter ones</a>.</p>'
 )
 DESTINATIONS = ("https://shop.example/autumn?x=1&y=2", "https://shop.example/winter")
+# Sending domains whose prechecks pass on the tests' loopback DNS (conftest ``api_dns``).
+SENDING_DOMAINS = ("mail.acme.example", "news.acme.example")
 
 
 @dataclass(frozen=True)

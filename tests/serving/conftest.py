@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import pytest
 import redis
 import uvicorn
-from api_kit import HTML, SendMessage, Sent, Tenants
+from api_kit import HTML, SENDING_DOMAINS, SendMessage, Sent, Tenants
+from campaign_kit import DnsServer
 
 from delivery.message import Envelope, Tracking, TrackingSigner, TrackingUrls, assemble
 from delivery.queue import NewMessage, enqueue
@@ -25,13 +26,28 @@ from warehouse.migrate import temporary_cells
 
 
 @pytest.fixture(scope="session")
-def api_settings(settings: Settings) -> Settings:
-    """The run's settings with cells of their own and a 1-second scanner window (people
-    in these tests act 1.5 s after delivery, not 10)."""
+def api_dns() -> Iterator[DnsServer]:
+    """The DNS the API's sending-domain prechecks ask: the domains the tests send from
+    (``SENDING_DOMAINS``) authorize the loopback routes and publish DMARC; others are
+    NXDOMAIN (and so fail)."""
+    with DnsServer() as server:
+        for domain in SENDING_DOMAINS:
+            server.add(domain, "TXT", '"v=spf1 ip4:127.0.0.0/8 -all"')
+            server.add(f"_dmarc.{domain}", "TXT", '"v=DMARC1; p=none"')
+        yield server
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings, api_dns: DnsServer) -> Settings:
+    """The run's settings with cells of their own, a 1-second scanner window (people
+    in these tests act 1.5 s after delivery, not 10) and the loopback DNS."""
     return settings.model_copy(
         update={
             "database_prefix": f"{settings.database_prefix}_serving",
             "tracking_scanner_window_seconds": 1.0,
+            "dns_resolver_address": api_dns.address,
+            "dns_resolver_port": api_dns.port,
+            "dnsbl_zones": ("bl.test",),
         }
     )
 

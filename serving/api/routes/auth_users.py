@@ -21,6 +21,7 @@ from ...auth.tokens import TokenClaims, TokenPair
 from ...auth.users import UserExists, UserRow, create_user, disable_user, list_users
 from ...errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..deps import CellsDep, ResourcesDep, require
+from ..permissions import declare_sign_in
 
 router = APIRouter(prefix="/v1", tags=["users"])
 UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
@@ -110,6 +111,9 @@ def bearer_claims(request: Request, resources: ResourcesDep) -> TokenClaims:
     if authorization[:7].lower() != "bearer ":
         raise AuthenticationFailed("missing_credentials", "send Authorization: Bearer <token>")
     return resources.ops.sessions.access_claims(authorization[7:].strip())
+
+
+declare_sign_in(bearer_claims)
 
 
 @router.post(

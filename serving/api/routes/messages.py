@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from ...auth import Permission, Principal
+from ...dns import DomainChecker
 from ...errors import IngestRejected, NotFound, PayloadTooLarge
 from ...ingest.lookup import find_message
+from ...ingest.messages import Ingestor
 from ...ingest.schemas import (
     BatchItemPublic,
     BatchPublic,
@@ -24,8 +26,10 @@ from ...ingest.schemas import (
 )
 from ...ingest.validation import Limits
 from ...ingest.wiring import IngestorDep, LimitsDep
+from ...limits.counters import LiveCounters
 from ...proto.bodies import PROTOBUF, decode, encode, media_type, protobuf_response, request_body
-from ..deps import CellsDep, require
+from ..deps import CellsDep, ResourcesDep, require
+from .domains import DomainCheckerDep
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 Sender = Annotated[Principal, Depends(require(Permission.MESSAGES_SEND))]
@@ -96,21 +100,54 @@ async def post_messages(
     principal: Sender,
     ingestor: IngestorDep,
     limits: LimitsDep,
+    checker: DomainCheckerDep,
+    resources: ResourcesDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     parsed = parse(await request.body(), request.headers.get("content-type"), limits)
+    counters = resources.ops.counters
     if isinstance(parsed, MessageCreate):
         if idempotency_key and parsed.idempotency_key is None:
             parsed = parsed.model_copy(update={"idempotency_key": idempotency_key})
-        [outcome] = await run_in_threadpool(ingestor.ingest, principal.org_id, [parsed])
+        [outcome] = await run_in_threadpool(
+            _ingest, ingestor, checker, counters, principal.org_id, [parsed]
+        )
         if isinstance(outcome, IngestRejected):
             raise outcome
         return encode(outcome, accept, 201 if outcome.created else 200)
-    outcomes = await run_in_threadpool(ingestor.ingest, principal.org_id, parsed.messages)
+    outcomes = await run_in_threadpool(
+        _ingest, ingestor, checker, counters, principal.org_id, parsed.messages
+    )
     results = [_item(i, outcome) for i, outcome in enumerate(outcomes)]
     counts = {k: sum(r.outcome == k for r in results) for k in ("accepted", "existing", "rejected")}
     return encode(BatchPublic(**counts, results=results), accept)
+
+
+def _ingest(
+    ingestor: Ingestor,
+    checker: DomainChecker,
+    counters: LiveCounters,
+    org_id: uuid.UUID,
+    messages: list[MessageCreate],
+) -> list[MessageAccepted | IngestRejected]:
+    """Ingest ``messages`` but those whose sending domain fails its prechecks (each domain
+    checked once, from the Redis cache when fresh); count the accepted ones live."""
+    refused: dict[str, IngestRejected] = {}
+    for domain in sorted({m.sending_domain.lower() for m in messages}):
+        checks = checker.check(domain)
+        if checks.blocking:  # a resolver error alone does not block
+            failed = [name for name in ("spf", "dmarc", "dnsbl") if getattr(checks, name) == "fail"]
+            refused[domain] = IngestRejected(
+                "sending_domain_failed_checks",
+                f"{domain} fails its prechecks ({', '.join(failed)}): {'; '.join(checks.problems)}",
+            )
+    kept = [m for m in messages if m.sending_domain.lower() not in refused]
+    ingested = iter(ingestor.ingest(org_id, kept) if kept else [])
+    outcomes = [refused.get(m.sending_domain.lower()) or next(ingested) for m in messages]
+    accepted = sum(isinstance(o, MessageAccepted) and o.created for o in outcomes)
+    counters.record("sent", org_id, accepted)
+    return outcomes
 
 
 def _item(index: int, outcome: MessageAccepted | IngestRejected) -> BatchItemPublic:
