@@ -4,6 +4,7 @@ GET /v1/domains/{domain}/checks route on a live API."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -39,7 +40,8 @@ def zones(dns_server: DnsServer) -> Iterator[DnsServer]:
 
 def checker(dns_server: DnsServer, cache: redis.Redis | None = None, **kw: object) -> DomainChecker:
     lookup = ResolverLookup(dns_server.address, dns_server.port, timeout=1.0)
-    return DomainChecker(lookup, ROUTES, ("bl.test",), cache, "pwt_prechecks", 60)
+    prefix = f"pwt_prechecks_{uuid.uuid4().hex[:12]}"  # no cache shared between runs
+    return DomainChecker(lookup, ROUTES, ("bl.test",), cache, prefix, 60)
 
 
 def test_a_domain_whose_spf_covers_every_route_passes(dns_server: DnsServer) -> None:
