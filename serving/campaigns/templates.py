@@ -82,17 +82,19 @@ def create(
 ) -> TemplateRecord:
     template_id = uuid.uuid4()
     try:
+        # One block for both rows: on an idle connection it is the transaction itself (not
+        # a savepoint), so a version the database refuses must not leave the template behind.
         with conn.transaction():
             conn.execute(
                 "INSERT INTO templates (template_id, org_id, name, latest_version) "
                 "VALUES (%s, %s, %s, 1)",
                 (template_id, org_id, name),
             )
+            _insert_version(conn, template_id, 1, content)
     except psycopg.errors.UniqueViolation:
         raise TemplateNameTaken(
             f"your organization already has a template named {name!r}"
         ) from None
-    _insert_version(conn, template_id, 1, content)
     return get(conn, org_id, template_id)
 
 

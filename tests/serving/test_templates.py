@@ -166,3 +166,16 @@ def test_the_openapi_documents_every_template_campaign_domain_and_webhook_route(
             assert "401" in documented, (method, path)
             if not path.startswith("/v1/webhooks/esp"):
                 assert "403" in documented, (method, path)
+
+
+def test_a_template_whose_first_version_the_database_refuses_leaves_nothing_behind(
+    tenants: Tenants,
+) -> None:
+    client = tenants.client(tenants.org())
+    body = {"name": "Nul", "subject": "Hi", "html": "<p>\u0000</p>"}
+
+    refused = client.post("/v1/templates", json=body)
+    listed = client.get("/v1/templates")
+
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_text"
+    assert listed.status_code == 200 and listed.json() == []
