@@ -18,6 +18,7 @@ from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
 
 from ..auth import MINIMUM_ROLE, Permission, Principal, allows
+from ..auth.signing import signed_target
 from ..errors import PermissionDenied
 from ..tracking import Client, Tracker
 from .permissions import declare, declare_sign_in
@@ -85,7 +86,7 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
         )
     else:
         body = await request.body()
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        path = signed_target(request.scope)
         headers = {k.lower(): v for k, v in request.headers.items()}
         principal = await run_in_threadpool(
             resources.authenticator.authenticate, headers, request.method, path, body

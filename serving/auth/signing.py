@@ -17,6 +17,8 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,6 +43,15 @@ def canonical_request(
     ``body_sha512``, the body's hex digest, stands for a body hashed while it streamed."""
     digest = body_sha512 or hashlib.sha512(body).hexdigest()
     return "\n".join((method.upper(), path, timestamp, nonce, digest)).encode()
+
+
+def signed_target(scope: Mapping[str, Any]) -> str:
+    """The path and query of an ASGI request as the client sent (and signed) them: still
+    percent-encoded, which ``raw_path`` keeps and the decoded ``path`` does not."""
+    raw = scope.get("raw_path") or str(scope["path"]).encode()
+    query = scope.get("query_string") or b""
+    target = bytes(raw).decode("latin-1")
+    return target + ("?" + bytes(query).decode("latin-1") if query else "")
 
 
 def generate_signing_key() -> tuple[bytes, bytes]:

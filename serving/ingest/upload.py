@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from ..api.deps import ResourcesDep, SettingsDep
 from ..api.permissions import declare
 from ..auth import MINIMUM_ROLE, Permission, Principal, allows
+from ..auth.signing import signed_target
 from ..errors import PayloadTooLarge, PermissionDenied
 
 SPOOL_MEMORY_BYTES = 1024 * 1024
@@ -69,7 +70,7 @@ def signed_upload(
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as file:
             size, digest = await spool(request.stream(), file, limit)
             if principal is None:
-                path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                path = signed_target(request.scope)
                 headers = {k.lower(): v for k, v in request.headers.items()}
                 principal = await run_in_threadpool(
                     lambda: resources.authenticator.authenticate(
