@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import Scope
 
 from postwise.settings import Settings, get_settings
 
-from ..errors import RateLimited, ServingError
 from ..resilience import ApiMetrics, GuardMiddleware
+from .handlers import install_error_handlers
 from .resources import Resources
+from .responses import install_openapi
 from .routes import (
     account,
     auth_users,
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Postwise: message ingestion, model serving, tracking and administration.",
         lifespan=lifespan,
     )
-    app.dependency_overrides[get_settings] = lambda: resolved
+    app.state.settings = resolved  # what deps.SettingsDep answers (no dependency override)
     app.include_router(tracking.router)
     app.include_router(account.router)
     for router in (messages_router, contacts_router, suppressions_router):
@@ -72,19 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in (templates.router, campaigns.router, domains.router, webhooks.router):
         app.include_router(router)
-    app.add_exception_handler(ServingError, _serving_error)
+    install_error_handlers(app)
+    install_openapi(app)
     return app
-
-
-async def _serving_error(request: Request, exc: Exception) -> JSONResponse:
-    """A typed error as ``{"code": ..., "detail": ...}`` with its status."""
-    assert isinstance(exc, ServingError)
-    headers = {"Retry-After": "30"} if exc.status_code == 503 else None
-    if isinstance(exc, RateLimited):
-        headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(
-        {"code": exc.code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
-    )
 
 
 def _metrics_of(scope: Scope) -> ApiMetrics | None:

@@ -167,32 +167,3 @@ class MessagePublic(BaseModel):
     attempts: int
     last_error: str | None
     events: list[EventPublic]
-
-
-class ApiError(BaseModel):
-    """Every refusal: a machine-readable code and a sentence."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"code": "suppressed", "detail": "the address is on the suppression list"}]
-        }
-    )
-
-    code: str
-    detail: str
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` entries for these error statuses, each an :class:`ApiError`."""
-    meanings = {
-        401: "no valid signed credentials",
-        403: "the caller's role may not do this",
-        404: "no such resource in your organization",
-        413: "body, content, variables or batch over its limit (`payload_too_large`)",
-        415: "a body neither JSON nor protobuf",
-        422: "an invalid body, or a message refused: `invalid_address`, `no_consent`, "
-        "`suppressed`, `blocked_region`, `country_required`, `unknown_country`, ...",
-        409: "the resource's state forbids the change",
-        503: "a database or Redis cannot answer",
-    }
-    return {s: {"model": ApiError, "description": meanings[s]} for s in statuses}

@@ -13,8 +13,12 @@ from ...auth import Permission, Principal, Role, issue_key, revoke_key
 from ...auth.signing import InvalidPublicKey
 from ...errors import NotFound, PermissionDenied, ValidationFailed
 from ..deps import CellsDep, PrincipalDep, require
+from ..responses import SIGNED_IN, errors
 
-router = APIRouter(prefix="/v1", tags=["account"])
+router = APIRouter(prefix="/v1", tags=["account"], responses=errors(*SIGNED_IN))
+OWNERS_ONLY = {
+    403: ("forbidden", "the campaign_manager role may not api keys manage (needs owner)")
+}
 KeyManager = Annotated[Principal, Depends(require(Permission.API_KEYS_MANAGE))]
 
 
@@ -60,6 +64,12 @@ def me(principal: PrincipalDep) -> MePublic:
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key for the caller's organization",
+    responses=errors(
+        examples={
+            **OWNERS_ONLY,
+            422: ("invalid_public_key", "the signing key must be an ECDSA key on the P-521 curve"),
+        }
+    ),
 )
 def create_api_key(body: ApiKeyCreate, principal: KeyManager, cells: CellsDep) -> ApiKeyCreated:
     if not principal.role.includes(body.role):
@@ -72,7 +82,12 @@ def create_api_key(body: ApiKeyCreate, principal: KeyManager, cells: CellsDep) -
     return ApiKeyCreated(key_id=issued.key_id, api_key=issued.api_key, role=body.role)
 
 
-@router.get("/api-keys", response_model=list[ApiKeyPublic], summary="The organization's keys")
+@router.get(
+    "/api-keys",
+    response_model=list[ApiKeyPublic],
+    summary="The organization's keys",
+    responses=errors(examples=OWNERS_ONLY),
+)
 def list_api_keys(principal: KeyManager, cells: CellsDep) -> list[ApiKeyPublic]:
     with cells.connection("control") as conn:
         rows = conn.execute(
@@ -84,7 +99,15 @@ def list_api_keys(principal: KeyManager, cells: CellsDep) -> list[ApiKeyPublic]:
 
 
 @router.delete(
-    "/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key"
+    "/api-keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key",
+    responses=errors(
+        examples={
+            **OWNERS_ONLY,
+            404: ("api_key_not_found", "no live API key 5e2f... in your organization"),
+        }
+    ),
 )
 def delete_api_key(key_id: uuid.UUID, principal: KeyManager, cells: CellsDep) -> None:
     with cells.connection("control") as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -22,22 +22,13 @@ from ...auth.users import UserExists, UserRow, create_user, disable_user, list_u
 from ...errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..deps import CellsDep, ResourcesDep, require
 from ..permissions import declare_sign_in
+from ..responses import AUTHENTICATED, PUBLIC, errors
 
 router = APIRouter(prefix="/v1", tags=["users"])
 UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
 
 
-def _error(description: str, code: str, detail: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"example": {"code": code, "detail": detail}}},
-    }
-
-
-UNAUTHORIZED = _error("Not valid credentials", "invalid_credentials", "the email or password ...")
-LIMITED = _error("Too many attempts", "rate_limited", "too many requests for this login; retry ...")
-FORBIDDEN = _error("Only owners manage users", "forbidden", "the analyst role may not ...")
-UNAVAILABLE = _error("Redis or the database cannot answer", "unavailable", "...")
+FORBIDDEN = {403: ("forbidden", "the analyst role may not users manage (needs owner)")}
 
 
 class LoginRequest(BaseModel):
@@ -120,7 +111,13 @@ declare_sign_in(bearer_claims)
     "/auth/login",
     response_model=TokenPublic,
     summary="Log in with email and password for access and refresh tokens",
-    responses={401: UNAUTHORIZED, 429: LIMITED, 503: UNAVAILABLE},
+    responses=errors(
+        *PUBLIC,
+        examples={
+            401: ("invalid_credentials", "the email or password is not right"),
+            429: ("rate_limited", "too many requests for this login; retry in 40 s"),
+        },
+    ),
 )
 async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -> TokenPublic:
     ip = request.client.host if request.client else None
@@ -135,7 +132,7 @@ async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -
     "/auth/refresh",
     response_model=TokenPublic,
     summary="Trade a refresh token (used up) for a new pair",
-    responses={401: _error("Not a live refresh token", "revoked_token", "..."), 503: UNAVAILABLE},
+    responses=errors(*PUBLIC, examples={401: ("revoked_token", "the token was revoked")}),
 )
 async def refresh(body: RefreshRequest, resources: ResourcesDep) -> TokenPublic:
     return TokenPublic.of(
@@ -147,7 +144,7 @@ async def refresh(body: RefreshRequest, resources: ResourcesDep) -> TokenPublic:
     "/auth/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke the access token and (if sent) the refresh token",
-    responses={401: _error("Not a live access token", "invalid_token", "..."), 503: UNAVAILABLE},
+    responses=errors(*PUBLIC, examples={401: ("invalid_token", "the token is not valid")}),
 )
 async def logout(
     body: LogoutRequest,
@@ -162,11 +159,14 @@ async def logout(
     response_model=UserPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add a user to your organization",
-    responses={
-        403: FORBIDDEN,
-        409: _error("The address has an account", "user_exists", "... already has an account"),
-        422: _error("The password is too weak", "weak_password", "a password needs ..."),
-    },
+    responses=errors(
+        *AUTHENTICATED,
+        examples={
+            **FORBIDDEN,
+            409: ("user_exists", "grace@acme.example already has an account"),
+            422: ("weak_password", "a password needs at least 12 characters"),
+        },
+    ),
 )
 def add_user(body: UserCreate, principal: UserManager, cells: CellsDep) -> UserPublic:
     if not principal.role.includes(body.role):
@@ -187,7 +187,7 @@ def add_user(body: UserCreate, principal: UserManager, cells: CellsDep) -> UserP
     "/users",
     response_model=list[UserPublic],
     summary="Your organization's users",
-    responses={403: FORBIDDEN},
+    responses=errors(*AUTHENTICATED, examples=FORBIDDEN),
 )
 def get_users(principal: UserManager, cells: CellsDep) -> list[UserPublic]:
     with cells.connection("control") as conn:
@@ -198,11 +198,14 @@ def get_users(principal: UserManager, cells: CellsDep) -> list[UserPublic]:
     "/users/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a user (their tokens stop working within seconds)",
-    responses={
-        403: FORBIDDEN,
-        404: _error("No such user in your organization", "user_not_found", "no user ..."),
-        409: _error("Removing yourself", "cannot_remove_self", "you cannot remove yourself"),
-    },
+    responses=errors(
+        *AUTHENTICATED,
+        examples={
+            **FORBIDDEN,
+            404: ("user_not_found", "no user 2c9d... in your organization"),
+            409: ("cannot_remove_self", "you cannot remove yourself"),
+        },
+    ),
 )
 def remove_user(user_id: uuid.UUID, principal: UserManager, cells: CellsDep) -> None:
     if principal.subject == f"user:{user_id}":

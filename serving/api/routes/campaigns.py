@@ -11,20 +11,20 @@ from typing import Annotated, Any, Literal
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ...auth import Permission, Principal
 from ...campaigns import store
 from ...campaigns import templates as template_store
-from ...campaigns.openapi import errors
 from ...campaigns.segments import SegmentError, compile_segment
 from ...campaigns.send import send_campaign
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...webhooks import outbox
 from ..deps import CellsDep, SettingsDep, require
+from ..responses import AUTHENTICATED, errors
 from .domains import DOMAIN, DomainCheckerDep
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=errors(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_WRITE))]
 Sender = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_SEND))]
@@ -70,6 +70,15 @@ class CampaignCreate(CampaignFields):
 
 
 class CampaignUpdate(BaseModel):
+    """The fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Autumn sale, last call", "send_strategy": "optimal",
+                          "holdout_share": 0.1, "sending_domain": "news.acme.example"}]
+        }
+    )  # fmt: skip
+
     name: str | None = Field(None, min_length=1, max_length=200)
     campaign_type: CampaignType | None = None
     template_id: uuid.UUID | None = None
@@ -157,7 +166,9 @@ def _translate(exc: template_store.TemplateStoreError | psycopg.DataError) -> Ex
     response_model=CampaignPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a campaign (a draft)",
-    responses=errors({422: ("invalid_segment", "segment.all[0].op: one of [...], not 'like'")}),
+    responses=errors(
+        examples={422: ("invalid_segment", "segment.all[0].op: one of [...], not 'like'")}
+    ),
 )
 def create_campaign(body: CampaignCreate, principal: Writer, cells: CellsDep) -> CampaignPublic:
     values = body.model_dump()
@@ -171,8 +182,7 @@ def create_campaign(body: CampaignCreate, principal: Writer, cells: CellsDep) ->
 
 
 @router.get(
-    "", response_model=list[CampaignPublic], summary="The organization's campaigns",
-    responses=errors({}),
+    "", response_model=list[CampaignPublic], summary="The organization's campaigns"
 )  # fmt: skip
 def list_campaigns(
     principal: Reader,
@@ -188,7 +198,7 @@ def list_campaigns(
 
 @router.get(
     "/{campaign_id}", response_model=CampaignPublic, summary="A campaign",
-    responses=errors(NOT_FOUND),
+    responses=errors(examples=NOT_FOUND),
 )  # fmt: skip
 def get_campaign(campaign_id: uuid.UUID, principal: Reader, cells: CellsDep) -> CampaignPublic:
     try:
@@ -202,7 +212,9 @@ def get_campaign(campaign_id: uuid.UUID, principal: Reader, cells: CellsDep) -> 
     "/{campaign_id}",
     response_model=CampaignPublic,
     summary="Change a draft campaign",
-    responses=errors({**NOT_FOUND, 409: ("campaign_not_draft", "campaign 6b1e... is sending")}),
+    responses=errors(
+        examples={**NOT_FOUND, 409: ("campaign_not_draft", "campaign 6b1e... is sending")}
+    ),
 )
 def update_campaign(
     campaign_id: uuid.UUID, body: CampaignUpdate, principal: Writer, cells: CellsDep
@@ -228,7 +240,9 @@ def update_campaign(
     "/{campaign_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a draft campaign",
-    responses=errors({**NOT_FOUND, 409: ("campaign_not_draft", "campaign 6b1e... is sending")}),
+    responses=errors(
+        examples={**NOT_FOUND, 409: ("campaign_not_draft", "campaign 6b1e... is sending")}
+    ),
 )
 def delete_campaign(campaign_id: uuid.UUID, principal: Writer, cells: CellsDep) -> None:
     try:
@@ -243,7 +257,7 @@ def delete_campaign(campaign_id: uuid.UUID, principal: Writer, cells: CellsDep) 
     response_model=CampaignSendReport,
     summary="Send a campaign: queue its segment (sending again adds nothing)",
     responses=errors(
-        {
+        examples={
             **NOT_FOUND,
             409: ("campaign_cancelled", "campaign 6b1e... was cancelled"),
             422: ("sending_domain_failed_checks", "news.acme.example fails its prechecks: ..."),

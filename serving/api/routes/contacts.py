@@ -14,17 +14,18 @@ from ...errors import NotFound
 from ...ingest.contacts import read_contact
 from ...ingest.import_writer import ContactImporter
 from ...ingest.importing import records
-from ...ingest.schemas import error_responses
 from ...ingest.schemas_contacts import ContactPublic, ImportReport
 from ...ingest.upload import Upload, signed_upload
 from ...ingest.wiring import CipherDep
 from ...proto.bodies import encode, protobuf_response
 from ..deps import CellsDep, SettingsDep, require
+from ..responses import AUTHENTICATED, errors
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 Importer = Annotated[Upload, Depends(signed_upload(Permission.CONTACTS_WRITE))]
 Reader = Annotated[Principal, Depends(require(Permission.CONTACTS_READ))]
 CSV_EXAMPLE = "email,name,country,consent,attr.plan\nada@example.org,Ada,DE,granted,pro\n"
+NDJSON_EXAMPLE = '{"email": "ada@example.org", "country": "DE", "consent": "granted"}\n'
 
 
 @router.post(
@@ -40,13 +41,16 @@ CSV_EXAMPLE = "email,name,country,consent,attr.plan\nada@example.org,Ada,DE,gran
         "each refused one."
     ),
     response_model=ImportReport,
-    responses=error_responses(401, 403, 413, 415, 503),
+    responses=errors(401, 403, 413, 415, 429, 503),  # no time limit: see resilience
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
-                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": NDJSON_EXAMPLE,
+                },
                 "application/json": {
                     "schema": {"type": "array", "items": {"type": "object"}},
                     "example": [{"email": "ada@example.org", "country": "DE"}],
@@ -83,7 +87,10 @@ async def import_contacts(
     response_model=ContactPublic,
     responses={
         200: {"content": protobuf_response(ContactPublic)},
-        **error_responses(401, 403, 404, 503),
+        **errors(
+            *AUTHENTICATED,
+            examples={404: ("contact_not_found", "no contact 7d0f... in your organization")},
+        ),
     },
 )
 def get_contact(

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from ...auth import Permission, Principal
-from ...campaigns.openapi import errors
 from ...dns import DomainChecker, ResolverLookup
 from ..deps import RedisDep, SettingsDep, require
+from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1/domains", tags=["domains"])
+router = APIRouter(prefix="/v1/domains", tags=["domains"], responses=errors(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_READ))]
 DOMAIN = r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 DOMAIN_PATTERN = re.compile(DOMAIN)
@@ -68,7 +68,7 @@ class DomainChecksPublic(BaseModel):
     "/{domain}/checks",
     response_model=DomainChecksPublic,
     summary="SPF, DMARC and DNSBL prechecks of a sending domain",
-    responses=errors({422: ("invalid_domain", "'no_dots' is not a domain name")}),
+    responses=errors(examples={422: ("invalid_domain", "'no_dots' is not a domain name")}),
 )
 def domain_checks(
     domain: Annotated[str, Path(max_length=253, pattern=DOMAIN)],

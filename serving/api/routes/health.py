@@ -18,8 +18,13 @@ from pydantic import BaseModel
 
 from ..deps import ResourcesDep
 from ..resources import Resources
+from ..responses import errors
 
 router = APIRouter(tags=["operations"])
+NOT_READY = {
+    "status": "unavailable",
+    "checks": {"postgres:control": "ok", "redis": "failing", "breaker:redis": "open"},
+}
 
 
 class HealthPublic(BaseModel):
@@ -27,7 +32,7 @@ class HealthPublic(BaseModel):
     checks: dict[str, str] = {}
 
 
-@router.get("/health", response_model=HealthPublic, summary="Liveness")
+@router.get("/health", response_model=HealthPublic, summary="Liveness", responses=errors(504))
 def health() -> HealthPublic:
     return HealthPublic(status="ok")
 
@@ -36,7 +41,14 @@ def health() -> HealthPublic:
     "/health/ready",
     response_model=HealthPublic,
     summary="Readiness: the control database, Redis and the breakers",
-    responses={503: {"model": HealthPublic, "description": "Something the API needs is down"}},
+    responses={
+        503: {
+            "model": HealthPublic,
+            "description": "Something the API needs is down",
+            "content": {"application/json": {"example": NOT_READY}},
+        },
+        **errors(504),
+    },
 )
 async def ready(resources: ResourcesDep) -> JSONResponse:
     checks = await run_in_threadpool(_checks, resources)

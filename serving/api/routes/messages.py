@@ -22,16 +22,16 @@ from ...ingest.schemas import (
     MessageBatchCreate,
     MessageCreate,
     MessagePublic,
-    error_responses,
 )
 from ...ingest.validation import Limits
 from ...ingest.wiring import IngestorDep, LimitsDep
 from ...limits.counters import LiveCounters
 from ...proto.bodies import PROTOBUF, decode, encode, media_type, protobuf_response, request_body
 from ..deps import CellsDep, ResourcesDep, require
+from ..responses import AUTHENTICATED, errors
 from .domains import DomainCheckerDep
 
-router = APIRouter(prefix="/v1", tags=["messages"])
+router = APIRouter(prefix="/v1", tags=["messages"], responses=errors(*AUTHENTICATED))
 Sender = Annotated[Principal, Depends(require(Permission.MESSAGES_SEND))]
 Reader = Annotated[Principal, Depends(require(Permission.MESSAGES_READ))]
 BATCH_PROTO = "postwise.v1.MessageBatchCreate"
@@ -86,11 +86,18 @@ def parse(
     responses={
         201: {"content": protobuf_response(MessageAccepted)},
         200: {
-            "model": BatchPublic,
+            "model": BatchPublic | MessageAccepted,
             "description": "a batch's results, or (single message) the original message",
             "content": protobuf_response(BatchPublic),
         },
-        **error_responses(401, 403, 404, 413, 415, 422, 503),
+        **errors(
+            413,
+            415,
+            examples={
+                404: ("template_not_found", "no template 3f0c... in your organization"),
+                422: ("no_consent", "the contact has not consented to marketing email"),
+            },
+        ),
     },
     openapi_extra=request_body(MessageCreate, MessageBatchCreate),
 )
@@ -165,7 +172,7 @@ def _item(index: int, outcome: MessageAccepted | IngestRejected) -> BatchItemPub
     response_model=MessagePublic,
     responses={
         200: {"content": protobuf_response(MessagePublic)},
-        **error_responses(401, 403, 404, 503),
+        **errors(examples={404: ("message_not_found", "no message 1a2b... in your organization")}),
     },
 )
 def get_message(

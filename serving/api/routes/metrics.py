@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from ...errors import AuthenticationFailed
 from ...resilience.metrics import CONTENT_TYPE
 from ..deps import ResourcesDep, SettingsDep
+from ..responses import errors
 
 router = APIRouter(tags=["operations"])
 
@@ -32,17 +33,7 @@ def _loopback(host: str | None) -> bool:
     response_class=Response,
     responses={
         200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE: {}}},
-        401: {
-            "description": "No or a wrong metrics token",
-            "content": {
-                "application/json": {
-                    "example": {
-                        "code": "metrics_token_required",
-                        "detail": "send the metrics token",
-                    }
-                }
-            },
-        },
+        **errors(504, examples={401: ("metrics_token_required", "send the metrics token")}),
     },
 )
 def metrics(request: Request, resources: ResourcesDep, settings: SettingsDep) -> Response:

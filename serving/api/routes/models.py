@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -20,27 +20,11 @@ from ...auth import Permission, Principal
 from ...errors import NotFound
 from ...modelserving.send_time import SendTime
 from ..deps import ResourcesDep, require
+from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"], responses=errors(*AUTHENTICATED))
 ModelReader = Annotated[Principal, Depends(require(Permission.MODELS_READ))]
 MAX_BATCH = 1000
-
-
-def _error(description: str, code: str, detail: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"example": {"code": code, "detail": detail}}},
-    }
-
-
-COMMON: dict[int | str, dict[str, Any]] = {
-    401: _error("No valid credentials", "missing_credentials", "send an API key and a signature"),
-    403: _error("The role lacks models:read", "forbidden", "the analyst role may not ..."),
-    429: _error(
-        "Over a rate limit", "rate_limited", "too many requests for this key; retry in 3 s"
-    ),
-    503: _error("A database cannot answer", "database_unavailable", "the database cannot answer"),
-}
 
 
 class SendTimePublic(BaseModel):
@@ -160,14 +144,14 @@ class AnomaliesPublic(BaseModel):
     unavailable_regions: list[str] = Field(description="cells that could not be read now")
 
 
-NOT_FOUND = _error("No such contact in your organization", "contact_not_found", "no contact ...")
+NOT_FOUND = errors(examples={404: ("contact_not_found", "no contact 7d0f... in your organization")})
 
 
 @router.get(
     "/send-time/{contact_id}",
     response_model=SendTimeAnswer,
     summary="The best hour to send to one contact",
-    responses={**COMMON, 404: NOT_FOUND},
+    responses=NOT_FOUND,
 )
 async def send_time(
     contact_id: uuid.UUID, principal: ModelReader, resources: ResourcesDep
@@ -185,7 +169,6 @@ async def send_time(
     "/send-time:batch",
     response_model=SendTimeBatchPublic,
     summary=f"The best hour to send to up to {MAX_BATCH} contacts",
-    responses=COMMON,
 )
 async def send_time_batch(
     body: SendTimeBatch, principal: ModelReader, resources: ResourcesDep
@@ -205,7 +188,7 @@ async def send_time_batch(
     "/personalize",
     response_model=PersonalizePublic,
     summary="Choose a variant for a contact",
-    responses={**COMMON, 404: NOT_FOUND},
+    responses=NOT_FOUND,
 )
 async def personalize(
     body: PersonalizeRequest, principal: ModelReader, resources: ResourcesDep
@@ -226,7 +209,6 @@ async def personalize(
     "/anomalies",
     response_model=AnomaliesPublic,
     summary="Your senders' recent anomaly scores and the pauses in force",
-    responses=COMMON,
 )
 async def anomalies(
     principal: ModelReader,

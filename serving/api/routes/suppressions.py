@@ -11,13 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from ...auth import Permission, Principal
 from ...errors import NotFound
 from ...ingest import suppressions
-from ...ingest.schemas import error_responses
 from ...ingest.schemas_contacts import SuppressionCreate, SuppressionPage, SuppressionPublic
 from ...ingest.validation import normalized_address
 from ...ingest.wiring import CipherDep
 from ..deps import CellsDep, require
+from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["suppressions"])
+router = APIRouter(prefix="/v1", tags=["suppressions"], responses=errors(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require(Permission.SUPPRESSIONS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.SUPPRESSIONS_WRITE))]
 EmailQuery = Annotated[str, Query(min_length=3, max_length=320, examples=["bob@example.org"])]
@@ -27,7 +27,7 @@ EmailQuery = Annotated[str, Query(min_length=3, max_length=320, examples=["bob@e
     "/suppressions",
     summary="The suppression list, oldest first, a page at a time",
     response_model=SuppressionPage,
-    responses=error_responses(401, 403, 422, 503),
+    responses=errors(examples={422: ("invalid_cursor", "the cursor is not one this API gave")}),
 )
 async def list_suppressions(
     principal: Reader,
@@ -50,7 +50,10 @@ async def list_suppressions(
     summary="Suppress an address (201 when new, 200 when it was already suppressed)",
     status_code=status.HTTP_201_CREATED,
     response_model=SuppressionPublic,
-    responses={200: {"model": SuppressionPublic}, **error_responses(401, 403, 422, 503)},
+    responses={
+        200: {"model": SuppressionPublic, "description": "The address was already suppressed"},
+        **errors(examples={422: ("invalid_address", "the address is not valid: ...")}),
+    },
 )
 async def add_suppression(
     body: SuppressionCreate,
@@ -74,7 +77,12 @@ async def add_suppression(
     "/suppressions",
     summary="Remove an address from the suppression list",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses=errors(
+        examples={
+            404: ("suppression_not_found", "the address is not on your suppression list"),
+            409: ("erasure_suppression", "the address was erased at its owner's request ..."),
+        }
+    ),
 )
 async def remove_suppression(
     email: EmailQuery, principal: Writer, cells: CellsDep, cipher: CipherDep

@@ -15,12 +15,12 @@ from delivery.rendering import RenderLimitExceeded, TemplateError, default_sandb
 
 from ...auth import Permission, Principal
 from ...campaigns import templates as store
-from ...campaigns.openapi import errors
 from ...campaigns.preview import UnknownVariant, render_preview
 from ...errors import Conflict, NotFound, ValidationFailed
 from ..deps import CellsDep, require
+from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1/templates", tags=["templates"])
+router = APIRouter(prefix="/v1/templates", tags=["templates"], responses=errors(*AUTHENTICATED))
 Reader = Annotated[Principal, Depends(require(Permission.TEMPLATES_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.TEMPLATES_WRITE))]
 NOT_FOUND = {404: ("template_not_found", "no template 3f0c2d1e-... in your organization")}
@@ -130,7 +130,7 @@ def _translate(exc: store.TemplateStoreError | psycopg.DataError) -> Exception:
     response_model=TemplatePublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create a template (its version 1)",
-    responses=errors({409: ("template_name_taken", "a template named 'Autumn' exists")}),
+    responses=errors(examples={409: ("template_name_taken", "a template named 'Autumn' exists")}),
 )
 def create_template(body: TemplateCreate, principal: Writer, cells: CellsDep) -> TemplatePublic:
     try:
@@ -142,8 +142,7 @@ def create_template(body: TemplateCreate, principal: Writer, cells: CellsDep) ->
 
 
 @router.get(
-    "", response_model=list[TemplatePublic], summary="The organization's templates",
-    responses=errors({}),
+    "", response_model=list[TemplatePublic], summary="The organization's templates"
 )  # fmt: skip
 def list_templates(
     principal: Reader,
@@ -161,7 +160,7 @@ def list_templates(
 
 @router.get(
     "/{template_id}", response_model=TemplatePublic, summary="A template and its latest version",
-    responses=errors(NOT_FOUND),
+    responses=errors(examples=NOT_FOUND),
 )  # fmt: skip
 def get_template(template_id: uuid.UUID, principal: Reader, cells: CellsDep) -> TemplatePublic:
     try:
@@ -175,7 +174,9 @@ def get_template(template_id: uuid.UUID, principal: Reader, cells: CellsDep) -> 
     "/{template_id}",
     response_model=TemplatePublic,
     summary="Update a template: adds a new immutable version",
-    responses=errors({**NOT_FOUND, 409: ("template_archived", "template 3f0c... is archived")}),
+    responses=errors(
+        examples={**NOT_FOUND, 409: ("template_archived", "template 3f0c... is archived")}
+    ),
 )
 def update_template(
     template_id: uuid.UUID, body: TemplateUpdate, principal: Writer, cells: CellsDep
@@ -192,7 +193,7 @@ def update_template(
     "/{template_id}",
     response_model=TemplateDeleted,
     summary="Delete a template, or archive it when campaigns or messages reference it",
-    responses=errors(NOT_FOUND),
+    responses=errors(examples=NOT_FOUND),
 )
 def delete_template(template_id: uuid.UUID, principal: Writer, cells: CellsDep) -> TemplateDeleted:
     def sent_with(candidate: uuid.UUID) -> bool:
@@ -216,7 +217,7 @@ def delete_template(template_id: uuid.UUID, principal: Writer, cells: CellsDep) 
 
 @router.get(
     "/{template_id}/versions", response_model=list[TemplateVersionPublic],
-    summary="Every version of a template, oldest first", responses=errors(NOT_FOUND),
+    summary="Every version of a template, oldest first", responses=errors(examples=NOT_FOUND),
 )  # fmt: skip
 def list_versions(
     template_id: uuid.UUID, principal: Reader, cells: CellsDep
@@ -230,7 +231,7 @@ def list_versions(
 
 @router.get(
     "/{template_id}/versions/{version}", response_model=TemplateVersionPublic,
-    summary="One version of a template", responses=errors(NOT_FOUND),
+    summary="One version of a template", responses=errors(examples=NOT_FOUND),
 )  # fmt: skip
 def get_version(
     template_id: uuid.UUID,
@@ -250,7 +251,7 @@ def get_version(
     response_model=TemplatePreview,
     summary="Render a version with sample variables in the sandbox (nothing is sent)",
     responses=errors(
-        {
+        examples={
             **NOT_FOUND,
             422: ("template_too_expensive", "template exceeded the cpu limit: ..."),
         }

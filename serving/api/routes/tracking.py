@@ -17,7 +17,7 @@ hits within the de-duplication window count once (:mod:`serving.tracking.store`)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -25,8 +25,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from ...errors import NotOneClick, ServingError
 from ...tracking.pages import confirm_page, done_page, error_page
 from ..deps import ClientDep, TrackerDep
+from ..responses import PUBLIC, errors
 
-router = APIRouter(tags=["tracking"])
+router = APIRouter(tags=["tracking"], responses=errors(*PUBLIC))
 
 # The classic 43-byte transparent 1x1 GIF.
 PIXEL = (
@@ -42,11 +43,6 @@ PRIVATE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the destination never sees the token
     "X-Robots-Tag": "noindex, nofollow",
-}
-ERROR_EXAMPLE: dict[str, Any] = {
-    "application/json": {
-        "example": {"code": "invalid_token", "detail": "this click link is not valid"}
-    }
 }
 
 
@@ -73,7 +69,7 @@ def open_pixel(token: str, tracker: TrackerDep, client: ClientDep) -> Response:
             "description": "The hidden honeypot link: an empty page",
             "content": {"text/html": {}},
         },
-        400: {"description": "Not a valid click link; no redirect", "content": ERROR_EXAMPLE},
+        **errors(examples={400: ("invalid_token", "this click link is not valid")}),
     },
 )
 def click(token: str, tracker: TrackerDep, client: ClientDep) -> Response:
@@ -117,8 +113,10 @@ def unsubscribe(
     token: str,
     tracker: TrackerDep,
     client: ClientDep,
-    list_unsubscribe: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
-    source: Annotated[str | None, Form()] = None,
+    list_unsubscribe: Annotated[
+        str | None, Form(alias="List-Unsubscribe", examples=["One-Click"])
+    ] = None,
+    source: Annotated[str | None, Form(examples=["page"])] = None,
 ) -> HTMLResponse:
     """Suppresses the recipient's address and records the unsubscribe, once."""
     try:

@@ -12,19 +12,22 @@ from typing import Annotated, Literal
 import psycopg
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from warehouse.db import Cells
 from warehouse.events import EventWriter
 
 from ...auth import Permission, Principal
-from ...campaigns.openapi import errors
-from ...errors import AuthenticationFailed, NotFound, ValidationFailed
+from ...errors import AuthenticationFailed, NotFound, PayloadTooLarge, ValidationFailed
 from ...webhooks import inbound, outbox
 from ...webhooks.signatures import SignatureError, verify
 from ..deps import CellsDep, SettingsDep, require
+from ..responses import AUTHENTICATED, PUBLIC, errors
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=errors(*PUBLIC))
+ENDPOINT_NOT_FOUND = {
+    404: ("webhook_endpoint_not_found", "no webhook endpoint 0c4e... in your organization")
+}
 Manager = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
 MAX_INBOUND_BYTES = 1_000_000
 EventType = Literal["message.delivered", "message.bounced", "message.complained", "campaign.sent"]
@@ -52,6 +55,13 @@ class EspWebhookAccepted(BaseModel):
 
 
 class EndpointCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": "https://hooks.acme.example/postwise",
+                          "event_types": ["message.bounced", "message.complained"]}]
+        }
+    )  # fmt: skip
+
     url: AnyHttpUrl = Field(examples=["https://hooks.acme.example/postwise"])
     event_types: list[EventType] = Field(min_length=1, max_length=10)
     secret: str | None = Field(
@@ -107,12 +117,12 @@ class PingQueued(BaseModel):
     "``Postwise-Timestamp: <unix seconds>`` and ``Postwise-Signature: v1=<hex "
     'HMAC-SHA256(secret, "<timestamp>." + body)>``.',
     responses=errors(
-        {
+        413,
+        examples={
             401: ("invalid_webhook_signature", "the signature does not match"),
             404: ("unknown_route", "no ESP webhook is configured for route 'x'"),
             422: ("invalid_webhook_body", "events.0.type: Input should be 'delivered', ..."),
         },
-        signed=False,
     ),
 )
 async def esp_webhook(
@@ -126,9 +136,7 @@ async def esp_webhook(
         raise NotFound("unknown_route", f"no ESP webhook is configured for route {route!r}")
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
-        raise ValidationFailed(
-            "payload_too_large", f"an ESP webhook body has at most {MAX_INBOUND_BYTES} bytes"
-        )
+        raise PayloadTooLarge(f"an ESP webhook body has at most {MAX_INBOUND_BYTES} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         verify(secret, headers, body, time.time(), settings.esp_webhook_tolerance_seconds)
@@ -189,7 +197,7 @@ def _record(
     response_model=EndpointCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Register an endpoint for the organization's events",
-    responses=errors({422: ("invalid_url", "the URL must be http or https")}),
+    responses=errors(*AUTHENTICATED),
 )
 def create_endpoint(body: EndpointCreate, principal: Manager, cells: CellsDep) -> EndpointCreated:
     secret = body.secret or outbox.new_secret()
@@ -202,7 +210,7 @@ def create_endpoint(body: EndpointCreate, principal: Manager, cells: CellsDep) -
 
 @router.get(
     "/endpoints", response_model=list[EndpointPublic], summary="The organization's endpoints",
-    responses=errors({}),
+    responses=errors(*AUTHENTICATED),
 )  # fmt: skip
 def list_endpoints(principal: Manager, cells: CellsDep) -> list[EndpointPublic]:
     with cells.connection("control") as conn:
@@ -213,7 +221,7 @@ def list_endpoints(principal: Manager, cells: CellsDep) -> list[EndpointPublic]:
     "/endpoints/{endpoint_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Disable an endpoint (its delivery log is kept)",
-    responses=errors({404: ("webhook_endpoint_not_found", "no webhook endpoint ...")}),
+    responses=errors(*AUTHENTICATED, examples=ENDPOINT_NOT_FOUND),
 )
 def delete_endpoint(endpoint_id: uuid.UUID, principal: Manager, cells: CellsDep) -> None:
     try:
@@ -228,7 +236,7 @@ def delete_endpoint(endpoint_id: uuid.UUID, principal: Manager, cells: CellsDep)
     response_model=PingQueued,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Queue a ping event to the endpoint",
-    responses=errors({404: ("webhook_endpoint_not_found", "no webhook endpoint ...")}),
+    responses=errors(*AUTHENTICATED, examples=ENDPOINT_NOT_FOUND),
 )
 def ping_endpoint(
     endpoint_id: uuid.UUID, principal: Manager, cells: CellsDep, settings: SettingsDep
@@ -250,7 +258,7 @@ def ping_endpoint(
     "/deliveries",
     response_model=list[DeliveryPublic],
     summary="The delivery log: the latest deliveries with every attempt",
-    responses=errors({}),
+    responses=errors(*AUTHENTICATED),
 )
 def list_deliveries(
     principal: Manager,
