@@ -1,13 +1,20 @@
 """Dependencies of the routes, as ``Annotated`` aliases.
 
-Settings come from the cached :func:`postwise.settings.get_settings`; ``create_app(settings)``
-overrides it with the settings it was given, and tests may override it again. The shared
-clients live on ``app.state.resources`` (see :mod:`serving.api.resources`).
+Settings are the ones ``create_app(settings)`` was given, kept on ``app.state.settings``
+(an app built without any falls back to the cached :func:`postwise.settings.get_settings`);
+not a dependency override, since FastAPI rebuilds every dependency of every request while
+any override is set. The shared clients live on ``app.state.resources`` (see
+:mod:`serving.api.resources`).
+
+Dependencies that only read what is already in memory are ``async def``: FastAPI runs a
+plain ``def`` dependency in a worker thread, a hop that costs more than the work. The
+blocking work of a request (signature check, nonce and rate limit in Redis) runs in one
+worker-thread call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import redis
@@ -37,28 +44,34 @@ __all__ = [
 ]
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings | None = getattr(request.app.state, "settings", None)
+    return settings if settings is not None else get_settings()
+
+
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_cells(resources: ResourcesDep) -> Cells:
+async def get_cells(resources: ResourcesDep) -> Cells:
     return resources.cells
 
 
-def get_redis(resources: ResourcesDep) -> redis.Redis | None:
+async def get_redis(resources: ResourcesDep) -> redis.Redis | None:
     return resources.redis
 
 
-def get_tracker(resources: ResourcesDep) -> Tracker:
+async def get_tracker(resources: ResourcesDep) -> Tracker:
     return resources.tracker
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     """The requesting client: user agent, address (behind trusted proxies, the forwarded
     one; see ``API_FORWARDED_ALLOW_IPS``), method and headers."""
     return Client(
@@ -81,17 +94,24 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
     otherwise. Every authenticated request then passes the rate limits (429)."""
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
-        principal = await run_in_threadpool(
-            resources.ops.sessions.authenticate, authorization[7:].strip()
+        return await run_in_threadpool(
+            _admitted, resources, resources.ops.sessions.authenticate, authorization[7:].strip()
         )
-    else:
-        body = await request.body()
-        path = signed_target(request.scope)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        principal = await run_in_threadpool(
-            resources.authenticator.authenticate, headers, request.method, path, body
-        )
-    await run_in_threadpool(resources.ops.admit, principal)
+    body = await request.body()
+    path = signed_target(request.scope)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await run_in_threadpool(
+        _admitted, resources, resources.authenticator.authenticate, headers, request.method,
+        path, body,
+    )  # fmt: skip
+
+
+def _admitted(
+    resources: Resources, authenticate: Callable[..., Principal], *args: object
+) -> Principal:
+    """The caller, once it has passed the rate limits (in the worker thread)."""
+    principal = authenticate(*args)
+    resources.ops.admit(principal)
     return principal
 
 
@@ -99,11 +119,11 @@ declare_sign_in(get_principal)
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency granting the caller only when its role holds ``permission``; use as
     ``Annotated[Principal, Depends(require(Permission.X))]``."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not allows(principal.role, permission):
             raise PermissionDenied(
                 f"the {principal.role.value} role may not {permission.value.replace(':', ' ')}"

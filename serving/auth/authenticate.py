@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..errors import AuthenticationFailed
 from .keys import StoredKey, parse_key, secret_matches
@@ -25,6 +28,7 @@ from .signing import (
 )
 
 NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+KEYS_PARSED = 1024  # registered public keys kept parsed (PEM parsing costs on every request)
 FindKey = Callable[[str], StoredKey | None]
 ClaimNonce = Callable[[StoredKey, str], bool]  # True the first time a nonce is seen
 
@@ -68,8 +72,13 @@ def check_signed_request(
             "stale_request", f"the timestamp is more than {MAX_SKEW_SECONDS} s from now"
         )
     canonical = canonical_request(method, path, stamp, nonce, body, body_sha512=body_sha512)
-    if not signature_holds(load_public_key(stored.public_key), canonical, signature):
+    if not signature_holds(_public_key(stored.public_key), canonical, signature):
         raise AuthenticationFailed("invalid_signature", "the signature does not match")
     if not claim_nonce(stored, nonce):
         raise AuthenticationFailed("replayed_request", "this nonce was already used")
     return Principal(stored.org_id, stored.role, f"key:{stored.key_id}", stored.home_region)
+
+
+@lru_cache(maxsize=KEYS_PARSED)
+def _public_key(pem: str) -> ec.EllipticCurvePublicKey:
+    return load_public_key(pem)

@@ -150,21 +150,54 @@ def scored(
         "FROM recipient_send_times WHERE org_id = %s AND contact_id = ANY(%s)",
         (org_id, list(contacts)),
     ).fetchall()
-    out = {}
-    for contact_id, best_at, probability, version, fallback in rows:
-        hour = best_at.astimezone(UTC).hour
-        tz = contacts[contact_id].time_zone
-        out[contact_id] = SendTime(
-            contact_id,
-            hour,
-            local_hour(hour, tz, now),
-            float(probability),
-            next_at_hour(hour, now),
-            "scores",
-            version,
-            bool(fallback),
-        )
-    return out
+    return {
+        contact_id: _from_scores(contacts[contact_id], best_at, probability, version, fallback, now)
+        for contact_id, best_at, probability, version, fallback in rows
+    }
+
+
+def contacts_with_scores(
+    conn: psycopg.Connection, org_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], now: datetime
+) -> tuple[dict[uuid.UUID, Contact], dict[uuid.UUID, SendTime]]:
+    """:func:`find_contacts` and :func:`scored` in one statement (one round trip): the
+    organization's contacts among ``contact_ids`` and the answers of those scored."""
+    rows = conn.execute(
+        "SELECT c.contact_id, c.time_zone, s.best_hour_utc, s.open_probability_24h, "
+        "s.model_version, s.fallback FROM contacts c LEFT JOIN recipient_send_times s "
+        "ON s.contact_id = c.contact_id AND s.org_id = c.org_id "
+        "WHERE c.org_id = %s AND c.contact_id = ANY(%s) AND c.status <> 'erased'",
+        (org_id, list(contact_ids)),
+    ).fetchall()
+    contacts: dict[uuid.UUID, Contact] = {}
+    answers: dict[uuid.UUID, SendTime] = {}
+    for contact_id, time_zone, best_at, probability, version, fallback in rows:
+        contact = contacts[contact_id] = Contact(contact_id, time_zone)
+        if best_at is not None:
+            answers[contact_id] = _from_scores(
+                contact, best_at, probability, version, fallback, now
+            )
+    return contacts, answers
+
+
+def _from_scores(
+    contact: Contact,
+    best_at: datetime,
+    probability: float,
+    version: str,
+    fallback: bool,
+    now: datetime,
+) -> SendTime:
+    hour = best_at.astimezone(UTC).hour
+    return SendTime(
+        contact.contact_id,
+        hour,
+        local_hour(hour, contact.time_zone, now),
+        float(probability),
+        next_at_hour(hour, now),
+        "scores",
+        version,
+        bool(fallback),
+    )
 
 
 def features_of(

@@ -91,10 +91,9 @@ class ModelServing:
             if not remaining:
                 break
             with self.cell(region) as conn:
-                contacts = st.find_contacts(conn, org_id, remaining)
+                contacts, found = st.contacts_with_scores(conn, org_id, remaining, now)
                 if not contacts:
                     continue
-                found = st.scored(conn, org_id, contacts, now)
                 missing = [c for c in contacts.values() if c.contact_id not in found]
                 lookup = self.champions.lookup(SEND_TIME_MODEL, region) if missing else None
                 if lookup is not None:
