@@ -1,7 +1,8 @@
 """The delivery queue in a region cell's ``messages`` table: enqueue, claim, finish.
 
 - ``enqueue`` inserts a message once per ``(org, idempotency key)``: a repeated request gets
-  the first message's id back (``created=False``), also when two arrive at the same time.
+  the first message's id back (``created=False``), also when two arrive at the same time;
+  ``enqueue_many`` does the same for a whole batch in a few statements.
 - ``claim_due`` hands a worker a batch of due messages (queued or deferred and due, or
   ``sending`` under a lease that has expired: a crashed worker's messages are taken over)
   with ``FOR UPDATE SKIP LOCKED``, so workers on any number of machines never get the same
@@ -74,6 +75,36 @@ class Claimed:
     lease_expires_at: datetime
 
 
+INSERT_MESSAGE = (
+    "INSERT INTO messages (message_id, org_id, campaign_id, campaign_type, contact_id, "
+    "template_id, template_version, variant, variant_probability, variables, priority, "
+    "scheduled_at, next_attempt_at, idempotency_key, sending_domain, attachment_types) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    "coalesce(%s, now()), coalesce(%s, now()), %s, %s, %s)"
+)
+
+
+def _message_row(message_id: uuid.UUID, message: NewMessage) -> tuple[Any, ...]:
+    return (
+        message_id,
+        message.org_id,
+        message.campaign_id,
+        message.campaign_type,
+        message.contact_id,
+        message.template_id,
+        message.template_version,
+        message.variant,
+        message.variant_probability,
+        json.dumps(message.variables),
+        message.priority,
+        message.scheduled_at,
+        message.scheduled_at,
+        message.idempotency_key,
+        message.sending_domain,
+        list(message.attachment_types),
+    )
+
+
 def enqueue(conn: psycopg.Connection, message: NewMessage) -> Enqueued:
     """Queue ``message`` (idempotently when it has an idempotency key)."""
     _validate(message)
@@ -93,32 +124,50 @@ def enqueue(conn: psycopg.Connection, message: NewMessage) -> Enqueued:
             if existing is None:  # pragma: no cover - the conflicting row is committed
                 raise EnqueueError("idempotency key conflict could not be resolved")
             return Enqueued(existing[0], created=False)
-    conn.execute(
-        "INSERT INTO messages (message_id, org_id, campaign_id, campaign_type, contact_id, "
-        "template_id, template_version, variant, variant_probability, variables, priority, "
-        "scheduled_at, next_attempt_at, idempotency_key, sending_domain, attachment_types) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        "coalesce(%s, now()), coalesce(%s, now()), %s, %s, %s)",
-        (
-            message_id,
-            message.org_id,
-            message.campaign_id,
-            message.campaign_type,
-            message.contact_id,
-            message.template_id,
-            message.template_version,
-            message.variant,
-            message.variant_probability,
-            json.dumps(message.variables),
-            message.priority,
-            message.scheduled_at,
-            message.scheduled_at,
-            message.idempotency_key,
-            message.sending_domain,
-            list(message.attachment_types),
-        ),
-    )
+    conn.execute(INSERT_MESSAGE, _message_row(message_id, message))
     return Enqueued(message_id, created=True)
+
+
+def enqueue_many(conn: psycopg.Connection, messages: Sequence[NewMessage]) -> list[Enqueued]:
+    """Queue many messages in a few statements, each as ``enqueue`` would (a key already
+    used, or used earlier in ``messages``, gives that message back with ``created=False``)."""
+    for message in messages:
+        _validate(message)
+    ids = [uuid.uuid4() for _ in messages]
+    results: list[Enqueued | None] = [None] * len(messages)
+    keyed = [i for i, m in enumerate(messages) if m.idempotency_key is not None]
+    if keyed:
+        orgs = [messages[i].org_id for i in keyed]
+        keys = [messages[i].idempotency_key for i in keyed]
+        conn.execute(
+            "INSERT INTO message_idempotency_keys (org_id, idempotency_key, message_id) "
+            "SELECT * FROM unnest(%s::uuid[], %s::text[], %s::uuid[]) "
+            "ON CONFLICT DO NOTHING",
+            (orgs, keys, [ids[i] for i in keyed]),
+        )
+        owners = {
+            (org, key): message_id
+            for org, key, message_id in conn.execute(
+                "SELECT k.org_id, k.idempotency_key, k.message_id "
+                "FROM message_idempotency_keys k "
+                "JOIN unnest(%s::uuid[], %s::text[]) AS w(org_id, idempotency_key) "
+                "USING (org_id, idempotency_key)",
+                (orgs, keys),
+            )
+        }
+        for i in keyed:
+            owner = owners.get((messages[i].org_id, messages[i].idempotency_key))
+            if owner is None:  # pragma: no cover - the conflicting row is committed
+                raise EnqueueError("idempotency key conflict could not be resolved")
+            if owner != ids[i]:
+                results[i] = Enqueued(owner, created=False)
+    new = [i for i in range(len(messages)) if results[i] is None]
+    if new:
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_MESSAGE, [_message_row(ids[i], messages[i]) for i in new])
+        for i in new:
+            results[i] = Enqueued(ids[i], created=True)
+    return [r for r in results if r is not None]
 
 
 def claim_due(

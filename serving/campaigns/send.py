@@ -20,13 +20,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from delivery.queue import NewMessage, enqueue
+from delivery.queue import NewMessage, enqueue_many
 from delivery.worker.store import CONSENT_PURPOSE, TRANSACTIONAL_SUPPRESSIONS
 from warehouse.db import Cells
 
 from .planning import SendTime, is_held_out, next_optimal_time
 from .segments import compile_segment
 from .store import Campaign
+
+ENQUEUE_CHUNK = 1_000  # messages queued per statement batch
 
 
 @dataclass
@@ -111,6 +113,7 @@ def _send_region(
          campaign.org_id, *params],
     ).fetchall()  # fmt: skip
     held: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float]] = []
+    batch: list[NewMessage] = []
     for contact_id, status, suppressed, consent, best_slot, model_fallback in rows:
         reason = _skip_reason(transactional, status, suppressed, consent)
         if reason is not None:
@@ -120,8 +123,7 @@ def _send_region(
             held.append((campaign.campaign_id, contact_id, campaign.org_id, campaign.holdout_share))
             continue
         when = _send_time(campaign, best_slot, model_fallback, now, report)
-        queued = enqueue(
-            conn,
+        batch.append(
             NewMessage(
                 org_id=campaign.org_id,
                 contact_id=contact_id,
@@ -132,13 +134,15 @@ def _send_region(
                 template_version=template_version,
                 scheduled_at=when.scheduled_at,
                 idempotency_key=f"campaign:{campaign.campaign_id}:{contact_id}",
-            ),
+            )
         )
-        if queued.created:
-            report.queued += 1
-            report.by_region[region] = report.by_region.get(region, 0) + 1
-        else:
-            report.already_queued += 1
+    for start in range(0, len(batch), ENQUEUE_CHUNK):
+        for queued in enqueue_many(conn, batch[start : start + ENQUEUE_CHUNK]):
+            if queued.created:
+                report.queued += 1
+                report.by_region[region] = report.by_region.get(region, 0) + 1
+            else:
+                report.already_queued += 1
     if held:
         with conn.cursor() as cur:
             cur.executemany(

@@ -17,6 +17,7 @@ from delivery.queue import (
     claim_due,
     defer,
     enqueue,
+    enqueue_many,
     finish,
     release,
 )
@@ -55,6 +56,35 @@ def test_an_idempotency_key_queues_one_message_per_organization(
     assert first.created and not again.created and first.message_id == again.message_id
     assert other.created and other.message_id != first.message_id
     assert _status(queue_cells, org) == {"queued": 2}
+
+
+def test_a_batch_is_queued_as_one_enqueue_each_would_queue_it(
+    queue_cells: Cells, org: uuid.UUID
+) -> None:
+    with queue_cells.connection(REGION) as conn:
+        earlier = enqueue(conn, _message(org, idempotency_key="k-1"))
+        batch = [
+            _message(org, idempotency_key="k-1"),  # used before the batch
+            _message(org, idempotency_key="k-2"),
+            _message(org, idempotency_key="k-2"),  # used earlier in the batch
+            _message(org),  # no key: always new
+            _message(org, idempotency_key="k-3", variables={"n": 3}),
+        ]
+        done = enqueue_many(conn, batch)
+        again = enqueue_many(conn, batch)
+        variables = conn.execute(
+            "SELECT variables FROM messages WHERE message_id = %s", (done[4].message_id,)
+        ).fetchone()
+    assert [d.created for d in done] == [False, True, False, True, True]
+    assert done[0].message_id == earlier.message_id
+    assert done[2].message_id == done[1].message_id
+    assert [d.created for d in again] == [False, False, False, True, False]
+    assert [d.message_id for d in again[:3]] == [d.message_id for d in done[:3]]
+    assert variables == ({"n": 3},)
+    assert _status(queue_cells, org) == {"queued": 5}  # 1 before, 3 new, 1 unkeyed again
+    with queue_cells.connection(REGION) as conn, pytest.raises(EnqueueError):
+        enqueue_many(conn, [_message(org), _message(org, campaign_type="bulk")])
+    assert _status(queue_cells, org) == {"queued": 5}
 
 
 def test_concurrent_requests_with_one_key_create_one_message(
