@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -111,6 +111,9 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
     echo("")
     echo(f"campaign {campaign.campaign_id}: {campaign.messages:,} messages, outcome by route")
     echo(campaign_table(campaign.routes))
+    held = campaign.statuses["queued"] + campaign.statuses["deferred"]
+    if held:
+        echo(f"held back by the throttle, still queued: {held:,}")
     echo(f"campaign step took {time.monotonic() - campaign_began:.0f} s")
     echo(f"\ndemo finished in {time.monotonic() - began:.0f} s")
     return 0
@@ -225,6 +228,7 @@ class DemoError(RuntimeError):
 
 CAMPAIGN_TEMPLATE = "demo-campaign"
 TERMINAL = ("delivered", "bounced", "failed", "suppressed", "cancelled")
+HELD_PROGRESS = 2  # messages finished per window that still count as held back
 # Demo time is compressed: retries after seconds instead of hours, Yahoo's batch windows
 # ten seconds of every thirty instead of ten minutes of every thirty.
 DEMO_RETRY = RetryPolicy(
@@ -248,6 +252,7 @@ class CampaignOptions:
     limit_per_region: int | None = None  # fewer messages (tests)
     human_delay_seconds: float = 11.0
     deadline_seconds: float = 240.0
+    held_after_seconds: float = 30.0  # (almost) no progress this long: throttled
     concurrency: int = 16
     progress_every_seconds: float = 5.0
     after_accept_bounce_rate: float = 0.005  # DSNs beyond the world's disabled mailboxes
@@ -540,11 +545,14 @@ def _wait_for_campaign(
     options: CampaignOptions,
     say: Callable[[str], None],
 ) -> Counter[str]:
-    """Poll the cells until every message of the campaign is in a terminal state (or the
-    deadline passes); progress lines with counts and rates on the way."""
+    """Poll the cells until every message of the campaign is in a terminal state, or the
+    rest barely moves for ``held_after_seconds`` (the throttle holds it back: a domain
+    warming up or under the reputation floor sends 100 messages an hour, one every 36 s),
+    or the deadline passes; progress lines with counts and rates."""
     started = time.monotonic()
     deadline = started + options.deadline_seconds
     last_report = started
+    history: deque[tuple[float, int]] = deque()  # (time, finished) over the last window
     while True:
         statuses: Counter[str] = Counter()
         for region in cells.regions:
@@ -566,7 +574,18 @@ def _wait_for_campaign(
                 f"sending     {done:,} of {total:,} finished in {now - started:.0f} s "
                 f"({done / max(now - started, 1e-9):.0f} msg/s): {_counts(statuses)}"
             )
+        history.append((now, done))
+        while history and now - history[0][0] > options.held_after_seconds:
+            history.popleft()
         if done >= total:
+            return statuses
+        waiting = statuses["queued"] + statuses["deferred"] + statuses["sending"]
+        window_full = now - started >= 2 * options.held_after_seconds
+        if window_full and done - history[0][1] <= HELD_PROGRESS:
+            say(
+                f"throttle    {waiting:,} messages held back (their sending domain is capped; "
+                "they go out at the capped rate while workers run)"
+            )
             return statuses
         if now > deadline:
             raise DemoError(
