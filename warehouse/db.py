@@ -6,14 +6,14 @@ handed to whatever needs the warehouse; business logic never opens connections i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from postwise.settings import Settings
 
@@ -82,6 +82,7 @@ class Cells:
     region_urls: dict[str, str]
     pool_max_size: int = 4
     _pools: dict[str, ConnectionPool] = field(default_factory=dict, repr=False)
+    _read_pools: dict[str, AsyncConnectionPool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, server_url: str) -> Cells:
@@ -135,6 +136,34 @@ class Cells:
         """Borrow a connection to ``cell``; the transaction commits on success."""
         with self.pool(cell).connection() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def read_connection(self, cell: str) -> AsyncIterator[psycopg.AsyncConnection]:
+        """Borrow an asyncio connection to ``cell`` for reads: autocommit, so a query costs
+        one round trip (no BEGIN, no COMMIT). Its pool is opened on first use, in the
+        event loop that uses it; close it with :meth:`aclose`."""
+        pool = self._read_pools.get(cell)
+        if pool is None:
+            pool = AsyncConnectionPool(
+                self.url(cell),
+                min_size=0,
+                max_size=self.pool_max_size,
+                open=False,
+                kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+            )
+            await pool.open(wait=False)
+            kept = self._read_pools.setdefault(cell, pool)
+            if kept is not pool:  # another request opened one meanwhile
+                await pool.close()
+                pool = kept
+        async with pool.connection() as conn:
+            yield conn
+
+    async def aclose(self) -> None:
+        """Close the asyncio read pools (see :meth:`read_connection`)."""
+        pools, self._read_pools = list(self._read_pools.values()), {}
+        for pool in pools:
+            await pool.close()
 
     def close(self) -> None:
         for pool in self._pools.values():

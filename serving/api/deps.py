@@ -7,9 +7,10 @@ any override is set. The shared clients live on ``app.state.resources`` (see
 :mod:`serving.api.resources`).
 
 Dependencies that only read what is already in memory are ``async def``: FastAPI runs a
-plain ``def`` dependency in a worker thread, a hop that costs more than the work. The
-blocking work of a request (signature check, nonce and rate limit in Redis) runs in one
-worker-thread call.
+plain ``def`` dependency in a worker thread, a hop that costs more than the work. A signed
+request is checked in the event loop: its key comes from a cache (a miss is looked up in a
+worker thread), its nonce and rate limits cost one round trip to Redis over the asyncio
+client. A bearer token's check and rate limit run in one worker-thread call.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
     body = await request.body()
     path = signed_target(request.scope)
     headers = {k.lower(): v for k, v in request.headers.items()}
+    if resources.aredis is not None:
+        return await resources.authenticator.authenticate_async(
+            headers, request.method, path, body, resources.ops.claim_and_admit
+        )
     return await run_in_threadpool(
         _admitted, resources, resources.authenticator.authenticate, headers, request.method,
         path, body,

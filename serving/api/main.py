@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            app.state.resources.close()
+            await app.state.resources.aclose()
 
     app = FastAPI(
         title=TITLE,

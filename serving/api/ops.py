@@ -80,15 +80,29 @@ class Operations:
 
     def admit(self, principal: Principal) -> None:
         """Count one request of ``principal``; :class:`RateLimited` (429) over a limit."""
+        decision = self.limiter.check(self._limits(principal))
+        self._enforce(decision.admitted, decision.scope, decision.retry_after)
+
+    async def claim_and_admit(
+        self, principal: Principal, nonce_key: str, nonce_seconds: int
+    ) -> bool:
+        """Claim a signed request's nonce and count the request as :meth:`admit` does, in
+        one Redis round trip; False when the nonce was already used (nothing counted)."""
+        decision = await self.limiter.claim_and_check(
+            nonce_key, nonce_seconds, self._limits(principal)
+        )
+        if decision is None:
+            return False
+        self._enforce(decision.admitted, decision.scope, decision.retry_after)
+        return True
+
+    def _limits(self, principal: Principal) -> list[Limit]:
         org = principal.org_id
         kind, _, subject = principal.subject.partition(":")
-        decision = self.limiter.check(
-            [
-                Limit(kind, self.limiter.key(org, kind, subject), self.per_key),
-                Limit("org", self.limiter.key(org, "org", "all"), self.per_org),
-            ]
-        )
-        self._enforce(decision.admitted, decision.scope, decision.retry_after)
+        return [
+            Limit(kind, self.limiter.key(org, kind, subject), self.per_key),
+            Limit("org", self.limiter.key(org, "org", "all"), self.per_org),
+        ]
 
     def admit_login(self, client_ip: str | None, email: str) -> None:
         """Count one login attempt for this address from this client."""

@@ -8,6 +8,8 @@ import logging
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio as aredis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -30,6 +32,7 @@ class Resources:
     tracker: Tracker
     authenticator: Authenticator
     ops: Operations  # breakers, metrics, rate limits, live counters, sessions, models
+    aredis: aredis.Redis | None = None  # the same Redis for the event loop (signed requests)
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -42,8 +45,14 @@ class Resources:
             )
         cells = Cells.from_settings(settings, settings.database_url)
         cells.pool_max_size = settings.api_db_pool_size
-        client = None
+        client, async_client = None, None
         if settings.redis_url:
+            async_client = aredis.Redis.from_url(
+                settings.redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                retry=AsyncRetry(NoBackoff(), 0),
+            )
             client = redis.Redis.from_url(
                 settings.redis_url,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -61,13 +70,29 @@ class Resources:
         )
         rules = BotRules(scanner_window_seconds=settings.tracking_scanner_window_seconds)
         ops = Operations.open(settings, cells, client)
+        if async_client is not None:
+            ops.limiter.use_async(async_client)
         tracker = Tracker(
             TrackingSigner(settings.tracking_secret), rules, store, ops.counters.record
         )
         authenticator = Authenticator(cells, client, settings.database_prefix)
-        return cls(cells=cells, redis=client, tracker=tracker, authenticator=authenticator, ops=ops)
+        return cls(
+            cells=cells,
+            redis=client,
+            tracker=tracker,
+            authenticator=authenticator,
+            ops=ops,
+            aredis=async_client,
+        )
 
     def close(self) -> None:
         self.cells.close()
         if self.redis is not None:
             self.redis.close()
+
+    async def aclose(self) -> None:
+        """Close the event loop's clients, then the rest (:meth:`close`)."""
+        await self.cells.aclose()
+        if self.aredis is not None:
+            await self.aredis.aclose()
+        self.close()

@@ -46,6 +46,40 @@ def check_signed_request(
 ) -> Principal:
     """The caller of a request signed per :mod:`.signing`; ``headers`` lower-cased
     (``body_sha512``: the digest of a streamed body, which ``body`` then leaves empty)."""
+    stored, nonce = verified_key(
+        headers, method, path, body, now, find_key, body_sha512=body_sha512
+    )
+    if not claim_nonce(stored, nonce):
+        raise AuthenticationFailed(*REPLAYED)
+    return principal_of(stored)
+
+
+REPLAYED = ("replayed_request", "this nonce was already used")
+
+
+def principal_of(stored: StoredKey) -> Principal:
+    """The caller a valid key stands for."""
+    return Principal(stored.org_id, stored.role, f"key:{stored.key_id}", stored.home_region)
+
+
+def key_prefix(headers: Mapping[str, str]) -> str | None:
+    """The prefix ``find_key`` is asked for (None: no well-formed key)."""
+    parts = parse_key(headers.get(KEY_HEADER) or "")
+    return parts[0] if parts is not None else None
+
+
+def verified_key(
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    now: float,
+    find_key: FindKey,
+    *,
+    body_sha512: str = "",
+) -> tuple[StoredKey, str]:
+    """Every check of :func:`check_signed_request` but the nonce's: the key's row and the
+    nonce still to claim."""
     api_key = headers.get(KEY_HEADER)
     if not api_key:
         raise AuthenticationFailed("missing_credentials", "send an API key and a signature")
@@ -74,9 +108,7 @@ def check_signed_request(
     canonical = canonical_request(method, path, stamp, nonce, body, body_sha512=body_sha512)
     if not signature_holds(_public_key(stored.public_key), canonical, signature):
         raise AuthenticationFailed("invalid_signature", "the signature does not match")
-    if not claim_nonce(stored, nonce):
-        raise AuthenticationFailed("replayed_request", "this nonce was already used")
-    return Principal(stored.org_id, stored.role, f"key:{stored.key_id}", stored.home_region)
+    return stored, nonce
 
 
 @lru_cache(maxsize=KEYS_PARSED)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import psycopg
 import redis
+from starlette.concurrency import run_in_threadpool
 
 from warehouse.db import Cells
 
-from ..errors import ServiceUnavailable
-from .authenticate import check_signed_request
+from ..errors import AuthenticationFailed, ServiceUnavailable
+from .authenticate import REPLAYED, check_signed_request, key_prefix, principal_of, verified_key
 from .keys import StoredKey, find_key
 from .roles import Principal
 from .signing import MAX_SKEW_SECONDS
@@ -60,11 +61,46 @@ class Authenticator:
             body_sha512=body_sha512,
         )
 
-    def _find_key(self, prefix: str) -> StoredKey | None:
-        now = time.monotonic()
+    async def authenticate_async(
+        self,
+        headers: Mapping[str, str],
+        method: str,
+        path: str,
+        body: bytes,
+        claim_and_admit: Callable[[Principal, str, int], Awaitable[bool]],
+    ) -> Principal:
+        """:meth:`authenticate` in the event loop, the nonce claimed (and the caller admitted)
+        by ``claim_and_admit(principal, nonce key, nonce lifetime)`` (False: already used);
+        only a key not cached is looked up in a worker thread."""
+        prefix = key_prefix(headers)
+        if prefix is not None and self._cached(prefix) is None:
+            await run_in_threadpool(self._find_key, prefix)
+        stored, nonce = verified_key(headers, method, path, body, self._clock(), self._find_key)
+        if self._redis is None:
+            raise ServiceUnavailable("replay protection needs Redis (REDIS_URL)")
+        principal = principal_of(stored)
+        try:
+            claimed = await claim_and_admit(
+                principal, self._nonce_key(stored, nonce), NONCE_TTL_SECONDS
+            )
+        except redis.RedisError as exc:
+            raise ServiceUnavailable(f"Redis cannot answer: {exc}") from None
+        if not claimed:
+            raise AuthenticationFailed(*REPLAYED)
+        return principal
+
+    def _cached(self, prefix: str) -> tuple[float, StoredKey | None] | None:
+        """The cached look-up of ``prefix`` while it is fresh."""
         with self._lock:
             cached = self._keys.get(prefix)
-        if cached is not None and now - cached[0] < self._cache_seconds:
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+            return cached
+        return None
+
+    def _find_key(self, prefix: str) -> StoredKey | None:
+        now = time.monotonic()
+        cached = self._cached(prefix)
+        if cached is not None:
             return cached[1]
         try:
             with self._cells.connection("control") as conn:
@@ -78,8 +114,15 @@ class Authenticator:
     def _claim_nonce(self, stored: StoredKey, nonce: str) -> bool:
         if self._redis is None:
             raise ServiceUnavailable("replay protection needs Redis (REDIS_URL)")
-        key = f"{self._prefix}:nonce:{stored.key_id}:{nonce}"
         try:
-            return bool(self._redis.set(key, 1, nx=True, ex=NONCE_TTL_SECONDS))
+            return bool(
+                self._redis.set(self._nonce_key(stored, nonce), 1, nx=True, ex=NONCE_TTL_SECONDS)
+            )
         except redis.RedisError as exc:
             raise ServiceUnavailable(f"Redis cannot answer: {exc}") from None
+
+    def _nonce_key(self, stored: StoredKey, nonce: str) -> str:
+        """The nonce's key; the organization's hash tag puts it in the Redis Cluster slot of
+        the request's rate-limit keys (see :mod:`serving.limits.window`), which one script
+        updates together."""
+        return f"{self._prefix}:nonce:{{{stored.org_id}}}:{stored.key_id}:{nonce}"

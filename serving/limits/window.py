@@ -20,8 +20,10 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
+import redis.asyncio as aredis
 
 from ..resilience.breakers import Breakers, DependencyDown
 
@@ -54,6 +56,21 @@ for _, key in ipairs(KEYS) do
 end
 return {0, 0}
 """
+
+
+# The same windows after claiming a signed request's nonce, in the same round trip.
+# KEYS: the nonce, then the windows; ARGV: the nonce's lifetime (s), then as above.
+# Returns {-1, 0} when the nonce was already claimed (nothing recorded), else as above.
+NONCE_THEN_WINDOWS = (
+    """
+if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', tonumber(ARGV[1])) then
+  return {-1, 0}
+end
+table.remove(KEYS, 1)
+table.remove(ARGV, 1)
+"""
+    + SLIDING_WINDOW
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,14 @@ class RateLimiter:
         self._window_ms = int(window_seconds * 1000)
         self._clock = clock
         self._script = client.register_script(SLIDING_WINDOW) if client is not None else None
+        self._async: aredis.Redis | None = None
+        self._claim_script: Any = None
+
+    def use_async(self, client: aredis.Redis) -> None:
+        """Check signed requests' nonces and windows through ``client`` (asyncio; the same
+        Redis as the blocking client), see :meth:`claim_and_check`."""
+        self._async = client
+        self._claim_script = client.register_script(NONCE_THEN_WINDOWS)
 
     def key(self, org_id: uuid.UUID | str, scope: str, subject: str) -> str:
         return f"{self._prefix}:rl:{{{org_id}}}:{scope}:{subject}"
@@ -116,6 +141,48 @@ class RateLimiter:
         except (redis.RedisError, DependencyDown) as exc:
             log.warning("rate limits not enforced: Redis cannot answer (%s)", exc)
             return Decision(True, enforced=False)
+        if int(refused) == 0:
+            return Decision(True)
+        return Decision(False, active[int(refused) - 1].scope, retry_after_seconds(int(wait)))
+
+    async def claim_and_check(
+        self, nonce_key: str, nonce_seconds: int, limits: Sequence[Limit]
+    ) -> Decision | None:
+        """Claim a signed request's nonce and, when it is new, :meth:`check` ``limits``, in
+        one round trip; None when the nonce was already claimed (nothing recorded then).
+
+        The nonce cannot go unchecked: Redis failing raises :class:`redis.RedisError`
+        (counted by the ``redis`` breaker). While that breaker rests Redis the nonce is
+        still claimed and the limits are not enforced, as in :meth:`check`."""
+        client = self._async
+        if client is None:
+            raise RuntimeError("use_async() was not called")
+        active = [limit for limit in limits if limit.limit > 0]
+        if active:
+            try:
+                self._breakers.admit("redis")
+            except DependencyDown as exc:
+                log.warning("rate limits not enforced: Redis cannot answer (%s)", exc)
+                active = []
+        if not active:
+            claimed = await client.set(nonce_key, 1, nx=True, ex=nonce_seconds)
+            return Decision(True, enforced=False) if claimed else None
+        now_ms = int(self._clock() * 1000)
+        member = f"{now_ms}:{secrets.token_hex(6)}"
+        try:
+            refused, wait = await self._claim_script(
+                keys=[nonce_key, *(limit.key for limit in active)],
+                args=[
+                    nonce_seconds, now_ms, self._window_ms, member,
+                    *(limit.limit for limit in active),
+                ],
+            )  # fmt: skip
+        except redis.RedisError:
+            self._breakers.failed("redis")
+            raise
+        self._breakers.succeeded("redis")
+        if int(refused) < 0:
+            return None
         if int(refused) == 0:
             return Decision(True)
         return Decision(False, active[int(refused) - 1].scope, retry_after_seconds(int(wait)))

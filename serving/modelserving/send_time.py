@@ -156,18 +156,38 @@ def scored(
     }
 
 
+CONTACTS_WITH_SCORES = (
+    "SELECT c.contact_id, c.time_zone, s.best_hour_utc, s.open_probability_24h, "
+    "s.model_version, s.fallback FROM contacts c LEFT JOIN recipient_send_times s "
+    "ON s.contact_id = c.contact_id AND s.org_id = c.org_id "
+    "WHERE c.org_id = %s AND c.contact_id = ANY(%s) AND c.status <> 'erased'"
+)
+
+
 def contacts_with_scores(
     conn: psycopg.Connection, org_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], now: datetime
 ) -> tuple[dict[uuid.UUID, Contact], dict[uuid.UUID, SendTime]]:
     """:func:`find_contacts` and :func:`scored` in one statement (one round trip): the
     organization's contacts among ``contact_ids`` and the answers of those scored."""
-    rows = conn.execute(
-        "SELECT c.contact_id, c.time_zone, s.best_hour_utc, s.open_probability_24h, "
-        "s.model_version, s.fallback FROM contacts c LEFT JOIN recipient_send_times s "
-        "ON s.contact_id = c.contact_id AND s.org_id = c.org_id "
-        "WHERE c.org_id = %s AND c.contact_id = ANY(%s) AND c.status <> 'erased'",
-        (org_id, list(contact_ids)),
-    ).fetchall()
+    rows = conn.execute(CONTACTS_WITH_SCORES, (org_id, list(contact_ids))).fetchall()
+    return contacts_and_scores_of(rows, now)
+
+
+async def contacts_with_scores_async(
+    conn: psycopg.AsyncConnection,
+    org_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    now: datetime,
+) -> tuple[dict[uuid.UUID, Contact], dict[uuid.UUID, SendTime]]:
+    """:func:`contacts_with_scores` over an asyncio connection."""
+    cur = await conn.execute(CONTACTS_WITH_SCORES, (org_id, list(contact_ids)))
+    return contacts_and_scores_of(await cur.fetchall(), now)
+
+
+def contacts_and_scores_of(
+    rows: Sequence[Any], now: datetime
+) -> tuple[dict[uuid.UUID, Contact], dict[uuid.UUID, SendTime]]:
+    """The contacts and scored answers of :data:`CONTACTS_WITH_SCORES` rows."""
     contacts: dict[uuid.UUID, Contact] = {}
     answers: dict[uuid.UUID, SendTime] = {}
     for contact_id, time_zone, best_at, probability, version, fallback in rows:

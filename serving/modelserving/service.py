@@ -120,6 +120,32 @@ class ModelServing:
         note = "; ".join(dict.fromkeys(notes)) or None
         return SendTimeReport(ordered, [c for c in wanted if c not in answers], degraded, note)
 
+    async def scored_send_times(
+        self, org_id: uuid.UUID, home_region: str, contact_ids: Sequence[uuid.UUID]
+    ) -> SendTimeReport | None:
+        """:meth:`send_times` in the event loop when every contact found has its score
+        (one autocommit read per cell tried); None when one needs the model or the
+        heuristic, which :meth:`send_times` then answers."""
+        now = datetime.now(UTC)
+        wanted = list(dict.fromkeys(contact_ids))
+        answers: dict[uuid.UUID, st.SendTime] = {}
+        for region in self._regions(home_region):
+            remaining = [c for c in wanted if c not in answers]
+            if not remaining:
+                break
+            with self.breakers.guard(f"postgres:{region}", (psycopg.OperationalError,)):
+                async with self.cells.read_connection(region) as conn:
+                    contacts, found = await st.contacts_with_scores_async(
+                        conn, org_id, remaining, now
+                    )
+            if len(found) < len(contacts):
+                return None
+            answers.update(found)
+        ordered = [answers[c] for c in wanted if c in answers]
+        for answer in ordered:
+            self.metrics.model_answers.labels("send_time", answer.source).inc()
+        return SendTimeReport(ordered, [c for c in wanted if c not in answers], False, None)
+
     def find_contact_region(
         self, org_id: uuid.UUID, home: str, contact_id: uuid.UUID
     ) -> str | None:

@@ -4,6 +4,7 @@ open without Redis; and the live API answering 429 with Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import redis
+import redis.asyncio as aredis
 from api_kit import SendMessage, Tenants
 from ops_kit import serve
 from redis.backoff import NoBackoff
@@ -21,7 +23,7 @@ from postwise.settings import Settings
 from serving.api.main import create_app
 from serving.auth import Role
 from serving.client import PostwiseClient
-from serving.limits import LiveCounters, RateLimiter, live_key, record_live
+from serving.limits import Decision, LiveCounters, RateLimiter, live_key, record_live
 from serving.limits.window import Limit
 from serving.resilience import Breakers
 from simulator import clients
@@ -59,6 +61,40 @@ def test_a_key_over_its_window_waits_for_its_oldest_request_to_leave_it(
     assert limiter.check(limits(limiter, org, "b", 3, 100)).admitted  # another key
     clock.now += 30.5  # the first request has left the window
     assert limiter.check(limits(limiter, org, "a", 3, 100)).admitted
+
+
+def test_a_signed_request_s_nonce_and_limits_are_one_script_and_a_replay_costs_nothing(
+    redis_url: str, redis_client: redis.Redis, run_prefix: str
+) -> None:
+    clock = Clock()
+    breakers = Breakers(failure_threshold=1)
+    limiter = RateLimiter(redis_client, run_prefix, breakers, window_seconds=60, clock=clock)
+    org = str(uuid.uuid4())
+    nonce = f"{run_prefix}:nonce:{{{org}}}:k:{uuid.uuid4().hex}"
+
+    async def claims() -> list[object]:
+        client = aredis.Redis.from_url(redis_url)
+        limiter.use_async(client)
+        try:
+            first = await limiter.claim_and_check(nonce, 600, limits(limiter, org, "a", 1, 9))
+            replay = await limiter.claim_and_check(nonce, 600, limits(limiter, org, "a", 1, 9))
+            over = await limiter.claim_and_check(nonce + "2", 600, limits(limiter, org, "a", 1, 9))
+            breakers.failed("redis")  # Redis rested: the nonce is still claimed, limits off
+            rested = await limiter.claim_and_check(
+                nonce + "3", 600, limits(limiter, org, "a", 1, 9)
+            )
+            again = await limiter.claim_and_check(nonce + "3", 600, limits(limiter, org, "a", 1, 9))
+        finally:
+            await client.aclose()
+        return [first, replay, over, rested, again]
+
+    first, replay, over, rested, again = asyncio.run(claims())
+    assert first == Decision(True)
+    assert replay is None  # already used: refused, and not counted in the window
+    assert over == Decision(False, "key", 60)
+    assert redis_client.zcard(limiter.key(org, "key", "a")) == 1
+    assert 590 < int(redis_client.ttl(nonce)) <= 600
+    assert rested == Decision(True, enforced=False) and again is None
 
 
 def test_the_organization_s_limit_spans_its_keys_and_a_refusal_costs_nothing(

@@ -156,13 +156,15 @@ NOT_FOUND = errors(examples={404: ("contact_not_found", "no contact 7d0f... in y
 async def send_time(
     contact_id: uuid.UUID, principal: ModelReader, resources: ResourcesDep
 ) -> SendTimeAnswer:
-    report = await run_in_threadpool(
-        resources.ops.models.send_times, principal.org_id, principal.home_region, [contact_id]
-    )
+    models = resources.ops.models
+    report = await models.scored_send_times(principal.org_id, principal.home_region, [contact_id])
+    if report is None:  # the model or the heuristic answers: blocking work
+        report = await run_in_threadpool(
+            models.send_times, principal.org_id, principal.home_region, [contact_id]
+        )
     if not report.answers:
         raise NotFound("contact_not_found", f"no contact {contact_id} in your organization")
-    answer = SendTimePublic.of(report.answers[0])
-    return SendTimeAnswer(**answer.model_dump(), degraded=report.degraded, note=report.note)
+    return SendTimeAnswer(**report.answers[0].__dict__, degraded=report.degraded, note=report.note)
 
 
 @router.post(
