@@ -30,6 +30,7 @@ from ..auth.signing import signed_target
 from ..errors import PermissionDenied
 from ..tracking import Client, Tracker
 from .permissions import declare, declare_sign_in
+from .protobuf import sent
 from .resources import Resources
 
 __all__ = [
@@ -98,9 +99,10 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
         return await run_in_threadpool(
             _admitted, resources, resources.ops.sessions.authenticate, authorization[7:].strip()
         )
-    body = await request.body()
+    signed = sent(request)  # a protobuf body is signed as sent, not as decoded
+    body = await signed.body()
     path = signed_target(request.scope)
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = {k.lower(): v for k, v in signed.headers.items()}
     if resources.aredis is not None:
         return await resources.authenticator.authenticate_async(
             headers, request.method, path, body, resources.ops.claim_and_admit

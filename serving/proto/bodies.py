@@ -77,15 +77,15 @@ def encode(model: BaseModel, accept: str | None, status_code: int = 200) -> Resp
     data = model.model_dump(mode="json")
     if not wants_protobuf(accept):
         return JSONResponse(data, status_code=status_code)
-    message = json_format.ParseDict(_without_nulls(data), proto_class(type(model))())
+    message = json_format.ParseDict(without_nulls(data), proto_class(type(model))())
     return Response(message.SerializeToString(), status_code=status_code, media_type=PROTOBUF)
 
 
-def _without_nulls(value: Any) -> Any:
+def without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
+        return [without_nulls(v) for v in value]
     return value
 
 

@@ -208,3 +208,415 @@ class ContactPublic(_message.Message):
     updated_at: str
     consents: _containers.RepeatedCompositeFieldContainer[ConsentPublic]
     def __init__(self, contact_id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., email_domain: _Optional[str] = ..., country: _Optional[str] = ..., region: _Optional[str] = ..., time_zone: _Optional[str] = ..., locale: _Optional[str] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., consents: _Optional[_Iterable[_Union[ConsentPublic, _Mapping]]] = ...) -> None: ...
+
+class Variant(_message.Message):
+    __slots__ = ("key", "blocks")
+    class BlocksEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    blocks: _containers.ScalarMap[str, str]
+    def __init__(self, key: _Optional[str] = ..., blocks: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class TemplateCreate(_message.Message):
+    __slots__ = ("subject", "html", "text", "partials", "variants", "name")
+    class PartialsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PARTIALS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    html: str
+    text: str
+    partials: _containers.ScalarMap[str, str]
+    variants: _containers.RepeatedCompositeFieldContainer[Variant]
+    name: str
+    def __init__(self, subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ..., partials: _Optional[_Mapping[str, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class TemplateUpdate(_message.Message):
+    __slots__ = ("subject", "html", "text", "partials", "variants", "name")
+    class PartialsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PARTIALS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    html: str
+    text: str
+    partials: _containers.ScalarMap[str, str]
+    variants: _containers.RepeatedCompositeFieldContainer[Variant]
+    name: str
+    def __init__(self, subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ..., partials: _Optional[_Mapping[str, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class PreviewRequest(_message.Message):
+    __slots__ = ("variables", "version", "variant")
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    variables: _struct_pb2.Struct
+    version: int
+    variant: str
+    def __init__(self, variables: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[int] = ..., variant: _Optional[str] = ...) -> None: ...
+
+class TemplateVersionPublic(_message.Message):
+    __slots__ = ("version", "subject", "html", "text", "partials", "variants", "created_at")
+    class PartialsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PARTIALS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    subject: str
+    html: str
+    text: str
+    partials: _containers.ScalarMap[str, str]
+    variants: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    created_at: str
+    def __init__(self, version: _Optional[int] = ..., subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ..., partials: _Optional[_Mapping[str, str]] = ..., variants: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class TemplatePublic(_message.Message):
+    __slots__ = ("template_id", "name", "latest_version", "created_at", "archived_at", "current")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LATEST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    name: str
+    latest_version: int
+    created_at: str
+    archived_at: str
+    current: TemplateVersionPublic
+    def __init__(self, template_id: _Optional[str] = ..., name: _Optional[str] = ..., latest_version: _Optional[int] = ..., created_at: _Optional[str] = ..., archived_at: _Optional[str] = ..., current: _Optional[_Union[TemplateVersionPublic, _Mapping]] = ...) -> None: ...
+
+class TemplatePreview(_message.Message):
+    __slots__ = ("template_id", "version", "subject", "html", "text")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    version: int
+    subject: str
+    html: str
+    text: str
+    def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ..., subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class CampaignCreate(_message.Message):
+    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_REGIONS_FIELD_NUMBER: _ClassVar[int]
+    SEND_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_AT_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    campaign_type: str
+    template_id: str
+    template_version: int
+    topic: str
+    blocked_regions: _containers.RepeatedScalarFieldContainer[str]
+    send_strategy: str
+    scheduled_at: str
+    holdout_share: float
+    segment: _struct_pb2.Struct
+    sending_domain: str
+    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ...) -> None: ...
+
+class CampaignUpdate(_message.Message):
+    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_REGIONS_FIELD_NUMBER: _ClassVar[int]
+    SEND_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_AT_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    campaign_type: str
+    template_id: str
+    template_version: int
+    topic: str
+    blocked_regions: _containers.RepeatedScalarFieldContainer[str]
+    send_strategy: str
+    scheduled_at: str
+    holdout_share: float
+    segment: _struct_pb2.Struct
+    sending_domain: str
+    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ...) -> None: ...
+
+class CampaignPublic(_message.Message):
+    __slots__ = ("campaign_id", "name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain", "status", "created_at", "updated_at", "sent_at")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_REGIONS_FIELD_NUMBER: _ClassVar[int]
+    SEND_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_AT_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    name: str
+    campaign_type: str
+    template_id: str
+    template_version: int
+    topic: str
+    blocked_regions: _containers.RepeatedScalarFieldContainer[str]
+    send_strategy: str
+    scheduled_at: str
+    holdout_share: float
+    segment: _struct_pb2.Struct
+    sending_domain: str
+    status: str
+    created_at: str
+    updated_at: str
+    sent_at: str
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., sent_at: _Optional[str] = ...) -> None: ...
+
+class ApiKeyCreate(_message.Message):
+    __slots__ = ("name", "role", "public_key")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    public_key: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., public_key: _Optional[str] = ...) -> None: ...
+
+class ApiKeyCreated(_message.Message):
+    __slots__ = ("key_id", "api_key", "role")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    api_key: str
+    role: str
+    def __init__(self, key_id: _Optional[str] = ..., api_key: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
+class UserCreate(_message.Message):
+    __slots__ = ("email", "password", "role", "display_name")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    role: str
+    display_name: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., role: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class UserPublic(_message.Message):
+    __slots__ = ("user_id", "email", "display_name", "role", "created_at")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    email: str
+    display_name: str
+    role: str
+    created_at: str
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class LoginRequest(_message.Message):
+    __slots__ = ("email", "password", "org")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    ORG_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    password: str
+    org: str
+    def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ..., org: _Optional[str] = ...) -> None: ...
+
+class RefreshRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class LogoutRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class TokenPublic(_message.Message):
+    __slots__ = ("access_token", "refresh_token", "token_type", "expires_in", "refresh_expires_in")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_EXPIRES_IN_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    refresh_expires_in: int
+    def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., token_type: _Optional[str] = ..., expires_in: _Optional[int] = ..., refresh_expires_in: _Optional[int] = ...) -> None: ...
+
+class SuppressionCreate(_message.Message):
+    __slots__ = ("email", "reason", "expires_at")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    reason: str
+    expires_at: str
+    def __init__(self, email: _Optional[str] = ..., reason: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class SuppressionPublic(_message.Message):
+    __slots__ = ("email_hash", "reason", "source", "created_at", "expires_at", "regions")
+    EMAIL_HASH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    email_hash: str
+    reason: str
+    source: str
+    created_at: str
+    expires_at: str
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, email_hash: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., regions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SendTimeBatch(_message.Message):
+    __slots__ = ("contact_ids",)
+    CONTACT_IDS_FIELD_NUMBER: _ClassVar[int]
+    contact_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, contact_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SendTimePrediction(_message.Message):
+    __slots__ = ("contact_id", "best_hour_utc", "best_local_hour", "open_probability", "next_send_at", "source", "model_version", "fallback")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    BEST_HOUR_UTC_FIELD_NUMBER: _ClassVar[int]
+    BEST_LOCAL_HOUR_FIELD_NUMBER: _ClassVar[int]
+    OPEN_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_SEND_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    best_hour_utc: int
+    best_local_hour: int
+    open_probability: float
+    next_send_at: str
+    source: str
+    model_version: str
+    fallback: bool
+    def __init__(self, contact_id: _Optional[str] = ..., best_hour_utc: _Optional[int] = ..., best_local_hour: _Optional[int] = ..., open_probability: _Optional[float] = ..., next_send_at: _Optional[str] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., fallback: _Optional[bool] = ...) -> None: ...
+
+class SendTimeBatchPublic(_message.Message):
+    __slots__ = ("results", "not_found", "degraded", "note")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SendTimePrediction]
+    not_found: _containers.RepeatedScalarFieldContainer[str]
+    degraded: bool
+    note: str
+    def __init__(self, results: _Optional[_Iterable[_Union[SendTimePrediction, _Mapping]]] = ..., not_found: _Optional[_Iterable[str]] = ..., degraded: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class PersonalizeRequest(_message.Message):
+    __slots__ = ("contact_id", "variants")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    variants: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, contact_id: _Optional[str] = ..., variants: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PersonalizePublic(_message.Message):
+    __slots__ = ("contact_id", "variant", "probability", "source", "model_version", "degraded", "note")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    variant: str
+    probability: float
+    source: str
+    model_version: str
+    degraded: bool
+    note: str
+    def __init__(self, contact_id: _Optional[str] = ..., variant: _Optional[str] = ..., probability: _Optional[float] = ..., source: _Optional[str] = ..., model_version: _Optional[str] = ..., degraded: _Optional[bool] = ..., note: _Optional[str] = ...) -> None: ...
+
+class EndpointCreate(_message.Message):
+    __slots__ = ("url", "event_types", "secret")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    secret: str
+    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class EndpointCreated(_message.Message):
+    __slots__ = ("endpoint_id", "url", "event_types", "created_at", "disabled_at", "secret")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    created_at: str
+    disabled_at: str
+    secret: str
+    def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., created_at: _Optional[str] = ..., disabled_at: _Optional[str] = ..., secret: _Optional[str] = ...) -> None: ...

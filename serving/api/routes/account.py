@@ -13,9 +13,12 @@ from ...auth import Permission, Principal, Role, issue_key, revoke_key
 from ...auth.signing import InvalidPublicKey
 from ...errors import NotFound, PermissionDenied, ValidationFailed
 from ..deps import CellsDep, PrincipalDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import SIGNED_IN, errors
 
-router = APIRouter(prefix="/v1", tags=["account"], responses=errors(*SIGNED_IN))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1", tags=["account"], responses=errors(*SIGNED_IN)
+)
 OWNERS_ONLY = {
     403: ("forbidden", "the campaign_manager role may not api keys manage (needs owner)")
 }

@@ -22,9 +22,10 @@ from ...auth.users import UserExists, UserRow, create_user, disable_user, list_u
 from ...errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..deps import CellsDep, ResourcesDep, require
 from ..permissions import declare_sign_in
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, PUBLIC, errors
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(route_class=ProtobufRoute, prefix="/v1", tags=["users"])
 UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
 
 

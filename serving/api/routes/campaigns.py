@@ -21,10 +21,16 @@ from ...campaigns.send import send_campaign
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...webhooks import outbox
 from ..deps import CellsDep, SettingsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 from .domains import DOMAIN, DomainCheckerDep
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute,
+    prefix="/v1/campaigns",
+    tags=["campaigns"],
+    responses=errors(*AUTHENTICATED),
+)
 Reader = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_WRITE))]
 Sender = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_SEND))]

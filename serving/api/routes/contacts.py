@@ -19,9 +19,10 @@ from ...ingest.upload import Upload, signed_upload
 from ...ingest.wiring import CipherDep
 from ...proto.bodies import encode, protobuf_response
 from ..deps import CellsDep, SettingsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["contacts"])
+router = APIRouter(route_class=ProtobufRoute, prefix="/v1", tags=["contacts"])
 Importer = Annotated[Upload, Depends(signed_upload(Permission.CONTACTS_WRITE))]
 Reader = Annotated[Principal, Depends(require(Permission.CONTACTS_READ))]
 CSV_EXAMPLE = "email,name,country,consent,attr.plan\nada@example.org,Ada,DE,granted,pro\n"

@@ -12,9 +12,15 @@ from pydantic import BaseModel, Field
 from ...auth import Permission, Principal
 from ...dns import DomainChecker, ResolverLookup
 from ..deps import RedisDep, SettingsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1/domains", tags=["domains"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute,
+    prefix="/v1/domains",
+    tags=["domains"],
+    responses=errors(*AUTHENTICATED),
+)
 Reader = Annotated[Principal, Depends(require(Permission.CAMPAIGNS_READ))]
 DOMAIN = r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 DOMAIN_PATTERN = re.compile(DOMAIN)

@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..deps import ResourcesDep
+from ..protobuf import ProtobufRoute
 from ..resources import Resources
 from ..responses import errors
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=ProtobufRoute, tags=["operations"])
 NOT_READY = {
     "status": "unavailable",
     "checks": {"postgres:control": "ok", "redis": "failing", "breaker:redis": "open"},

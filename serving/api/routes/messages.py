@@ -28,10 +28,13 @@ from ...ingest.wiring import IngestorDep, LimitsDep
 from ...limits.counters import LiveCounters
 from ...proto.bodies import PROTOBUF, decode, encode, media_type, protobuf_response, request_body
 from ..deps import CellsDep, ResourcesDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 from .domains import DomainCheckerDep
 
-router = APIRouter(prefix="/v1", tags=["messages"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1", tags=["messages"], responses=errors(*AUTHENTICATED)
+)
 Sender = Annotated[Principal, Depends(require(Permission.MESSAGES_SEND))]
 Reader = Annotated[Principal, Depends(require(Permission.MESSAGES_READ))]
 BATCH_PROTO = "postwise.v1.MessageBatchCreate"

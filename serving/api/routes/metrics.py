@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request, Response
 from ...errors import AuthenticationFailed
 from ...resilience.metrics import CONTENT_TYPE
 from ..deps import ResourcesDep, SettingsDep
+from ..protobuf import ProtobufRoute
 from ..responses import errors
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=ProtobufRoute, tags=["operations"])
 
 
 def _loopback(host: str | None) -> bool:

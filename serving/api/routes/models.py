@@ -20,9 +20,12 @@ from ...auth import Permission, Principal
 from ...errors import NotFound
 from ...modelserving.send_time import SendTime
 from ..deps import ResourcesDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["models"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1", tags=["models"], responses=errors(*AUTHENTICATED)
+)
 ModelReader = Annotated[Principal, Depends(require(Permission.MODELS_READ))]
 MAX_BATCH = 1000
 

@@ -15,9 +15,12 @@ from ...ingest.schemas_contacts import SuppressionCreate, SuppressionPage, Suppr
 from ...ingest.validation import normalized_address
 from ...ingest.wiring import CipherDep
 from ..deps import CellsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["suppressions"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1", tags=["suppressions"], responses=errors(*AUTHENTICATED)
+)
 Reader = Annotated[Principal, Depends(require(Permission.SUPPRESSIONS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.SUPPRESSIONS_WRITE))]
 EmailQuery = Annotated[str, Query(min_length=3, max_length=320, examples=["bob@example.org"])]

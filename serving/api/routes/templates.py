@@ -18,9 +18,15 @@ from ...campaigns import templates as store
 from ...campaigns.preview import UnknownVariant, render_preview
 from ...errors import Conflict, NotFound, ValidationFailed
 from ..deps import CellsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1/templates", tags=["templates"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute,
+    prefix="/v1/templates",
+    tags=["templates"],
+    responses=errors(*AUTHENTICATED),
+)
 Reader = Annotated[Principal, Depends(require(Permission.TEMPLATES_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.TEMPLATES_WRITE))]
 NOT_FOUND = {404: ("template_not_found", "no template 3f0c2d1e-... in your organization")}

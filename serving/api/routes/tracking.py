@@ -25,9 +25,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from ...errors import NotOneClick, ServingError
 from ...tracking.pages import confirm_page, done_page, error_page
 from ..deps import ClientDep, TrackerDep
+from ..protobuf import ProtobufRoute
 from ..responses import PUBLIC, errors
 
-router = APIRouter(tags=["tracking"], responses=errors(*PUBLIC))
+router = APIRouter(route_class=ProtobufRoute, tags=["tracking"], responses=errors(*PUBLIC))
 
 # The classic 43-byte transparent 1x1 GIF.
 PIXEL = (

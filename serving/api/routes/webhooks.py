@@ -22,9 +22,12 @@ from ...errors import AuthenticationFailed, NotFound, PayloadTooLarge, Validatio
 from ...webhooks import inbound, outbox
 from ...webhooks.signatures import SignatureError, verify
 from ..deps import CellsDep, SettingsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, PUBLIC, errors
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=errors(*PUBLIC))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1/webhooks", tags=["webhooks"], responses=errors(*PUBLIC)
+)
 ENDPOINT_NOT_FOUND = {
     404: ("webhook_endpoint_not_found", "no webhook endpoint 0c4e... in your organization")
 }
