@@ -105,7 +105,11 @@ class SmtpPool:
             tls_context=self._tls_context if route.tls != "none" else None,
             local_hostname=self._local_hostname,
         )
-        await client.connect()
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()  # a failed handshake must not leave its transport open
+            raise
         self.connections_opened += 1
         return client
 
