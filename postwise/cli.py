@@ -287,6 +287,7 @@ def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
     options = LoopOptions(
         backoff_seconds=settings.webhook_backoff_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private_targets=settings.webhook_allow_private_targets,
     )
     seconds = args.seconds if args.seconds is not None else math.inf
     with Cells.from_settings(settings, urls.database_url) as cells, httpx.Client() as client:

@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(8, ge=1, le=30)
     webhook_backoff_seconds: float = Field(30.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_allow_private_targets: bool = False  # http and private addresses (tests, on-prem)
 
     @field_validator("regions", mode="before")
     @classmethod

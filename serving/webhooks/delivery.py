@@ -23,6 +23,7 @@ import httpx
 from warehouse.db import Cells
 
 from .signatures import signed_headers
+from .targets import UnsafeWebhookTarget, check_target
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 86_400.0
@@ -35,6 +36,7 @@ class LoopOptions:
     timeout_seconds: float = 10.0
     batch_size: int = 50
     lease_seconds: float = 60.0
+    allow_private_targets: bool = False  # see .targets
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,12 @@ def deliver_due(cells: Cells, client: httpx.Client, options: LoopOptions) -> lis
         ).fetchall()
     results = []
     for delivery_id, attempt, max_attempts, payload, url, secret in claimed:
-        outcome = _post(client, url, secret, payload, options.timeout_seconds)
+        try:
+            check_target(url, allow_private=options.allow_private_targets)
+        except UnsafeWebhookTarget as exc:  # checked again: DNS may have changed
+            outcome = _Posted(None, f"refused: {exc}"[:500], 0)
+        else:
+            outcome = _post(client, url, secret, payload, options.timeout_seconds)
         results.append(_record(cells, delivery_id, attempt, max_attempts, outcome, options))
     return results
 

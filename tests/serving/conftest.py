@@ -40,10 +40,12 @@ def api_dns() -> Iterator[DnsServer]:
 @pytest.fixture(scope="session")
 def api_settings(settings: Settings, api_dns: DnsServer) -> Settings:
     """The run's settings with cells of their own, a 1-second scanner window (people
-    in these tests act 1.5 s after delivery, not 10) and the loopback DNS."""
+    in these tests act 1.5 s after delivery, not 10), the loopback DNS, and outbound
+    webhooks allowed to the loopback receivers of the tests."""
     return settings.model_copy(
         update={
             "database_prefix": f"{settings.database_prefix}_serving",
+            "webhook_allow_private_targets": True,
             "tracking_scanner_window_seconds": 1.0,
             "dns_resolver_address": api_dns.address,
             "dns_resolver_port": api_dns.port,

@@ -153,7 +153,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_until_it_succeeds(
                  "occurred_at": datetime.now(UTC).isoformat(), "smtp_code": 550}  # fmt: skip
         assert post_esp(url, [event]).status_code == 202
 
-        options = LoopOptions(backoff_seconds=0.2, timeout_seconds=2.0)
+        options = LoopOptions(backoff_seconds=0.2, timeout_seconds=2.0, allow_private_targets=True)
         with httpx.Client() as client:
             made = run_deliveries(
                 serving_cells, client, options, max_seconds=10, idle_seconds=0.05,
@@ -188,7 +188,7 @@ def test_a_delivery_that_never_succeeds_fails_after_its_attempts(
         assert emit(conn, tenant.org_id, "campaign.sent", {"x": 1}, max_attempts=2) == 1
         assert emit(conn, tenant.org_id, "message.delivered", {"x": 1}) == 0  # not subscribed
 
-    options = LoopOptions(backoff_seconds=0.05, timeout_seconds=1.0)
+    options = LoopOptions(backoff_seconds=0.05, timeout_seconds=1.0, allow_private_targets=True)
     with httpx.Client() as client:
         deliver_due(serving_cells, client, options)
         time.sleep(0.2)
@@ -244,6 +244,7 @@ def test_postwise_webhooks_delivers_for_a_while_then_exits(
             "SECRET_KEY": api_settings.secret_key,
             "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
             "BLIND_INDEX_KEY": api_settings.blind_index_key,
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
         done = subprocess.run(
             [sys.executable, "-m", "postwise.cli", "webhooks", "--seconds", "2"],

@@ -21,6 +21,7 @@ from ...auth import Permission, Principal
 from ...errors import AuthenticationFailed, NotFound, PayloadTooLarge, ValidationFailed
 from ...webhooks import inbound, outbox
 from ...webhooks.signatures import SignatureError, verify
+from ...webhooks.targets import UnsafeWebhookTarget, check_target
 from ..deps import CellsDep, SettingsDep, require
 from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, PUBLIC, errors
@@ -200,9 +201,23 @@ def _record(
     response_model=EndpointCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Register an endpoint for the organization's events",
-    responses=errors(*AUTHENTICATED),
+    responses=errors(
+        *AUTHENTICATED,
+        examples={
+            422: (
+                "unsafe_webhook_target",
+                "hooks.acme.example resolves to 10.0.0.7, which is not a public address",
+            )
+        },
+    ),  # fmt: skip
 )
-def create_endpoint(body: EndpointCreate, principal: Manager, cells: CellsDep) -> EndpointCreated:
+def create_endpoint(
+    body: EndpointCreate, principal: Manager, cells: CellsDep, settings: SettingsDep
+) -> EndpointCreated:
+    try:
+        check_target(str(body.url), allow_private=settings.webhook_allow_private_targets)
+    except UnsafeWebhookTarget as exc:
+        raise ValidationFailed("unsafe_webhook_target", str(exc)) from None
     secret = body.secret or outbox.new_secret()
     with cells.connection("control") as conn:
         endpoint = outbox.register(
