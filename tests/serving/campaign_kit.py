@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +21,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import redis
-import uvicorn
-from api_kit import Tenants
-from fastapi import FastAPI
+from api_kit import Tenants, serve
 from psycopg.types.json import Jsonb
 
 from postwise.settings import Settings
 from serving.api.main import create_app
-from simulator.esp import free_port
 from warehouse.db import Cells
 
 
@@ -96,26 +92,6 @@ class DnsServer:
 
 def _absolute(name: str) -> str:
     return name.lower().rstrip(".") + "."
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-campaigns", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def add_contact(

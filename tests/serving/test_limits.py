@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import redis
 import redis.asyncio as aredis
-from api_kit import SendMessage, Tenants
-from ops_kit import serve
+from api_kit import SendMessage, Tenants, serve
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 

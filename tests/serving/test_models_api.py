@@ -13,10 +13,10 @@ from typing import Any
 import mlflow
 import pandas as pd
 import pytest
-from api_kit import Tenants
+from api_kit import Tenants, serve
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
-from ops_kit import CellRows, rows_fixture, serve  # noqa: F401 (a fixture)
+from ops_kit import CellRows, rows_fixture  # noqa: F401 (a fixture)
 
 from postwise.settings import Settings
 from serving.api.main import create_app

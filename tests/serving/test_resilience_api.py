@@ -9,8 +9,8 @@ import uuid
 
 import httpx
 import psycopg
-from api_kit import Tenants
-from ops_kit import PASSWORD, add_user, people_fixture, serve  # noqa: F401 (a fixture)
+from api_kit import Tenants, serve
+from ops_kit import PASSWORD, add_user, people_fixture  # noqa: F401 (a fixture)
 
 from postwise.settings import Settings
 from serving.api.main import create_app
