@@ -1,9 +1,11 @@
 """Compliance errors.
 
 ComplianceError
- └── CryptoError
-      ├── DecryptionFailed   ciphertext tampered with, moved to another row, or wrong key
-      └── UnknownKeyVersion  a wrapped data key names a key-encryption key we do not hold
+ ├── CryptoError
+ │    ├── DecryptionFailed   ciphertext tampered with, moved to another row, or wrong key
+ │    └── UnknownKeyVersion  a wrapped data key names a key-encryption key we do not hold
+ └── AuditError             an audit entry that cannot be written (details not plain JSON)
+      └── CheckpointError   a checkpoint that cannot be written, read or trusted
 """
 
 from __future__ import annotations
@@ -27,3 +29,11 @@ class UnknownKeyVersion(CryptoError):
     def __init__(self, version: int) -> None:
         super().__init__(f"no key-encryption key with version {version}")
         self.version = version
+
+
+class AuditError(ComplianceError):
+    """An audit entry that cannot be written as given."""
+
+
+class CheckpointError(AuditError):
+    """A signed checkpoint that cannot be written, read or trusted."""

@@ -7,6 +7,7 @@ import secrets
 import psycopg
 import pytest
 
+from compliance.audit import record
 from postwise.settings import Settings
 from warehouse.db import Cells, connect, drop_database
 from warehouse.migrate import migrate_all, migrations_for
@@ -107,10 +108,7 @@ def test_messages_are_list_partitioned_by_campaign_type(cells: Cells) -> None:
 def test_the_audit_log_is_append_only_and_hash_chained(cells: Cells) -> None:
     with cells.connection("eu") as conn:
         for action in ("login", "export", "erase"):
-            conn.execute(
-                "INSERT INTO audit_log (actor, action, subject) VALUES ('tester', %s, 'x')",
-                (action,),
-            )
+            record(conn, actor="tester", action=action, subject="x")
         rows = conn.execute(
             "SELECT prev_hash, row_hash FROM audit_log ORDER BY audit_id DESC LIMIT 3"
         ).fetchall()[::-1]
@@ -123,3 +121,11 @@ def test_the_audit_log_is_append_only_and_hash_chained(cells: Cells) -> None:
     ):
         with cells.connection("eu") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(statement)
+
+
+def test_the_audit_log_refuses_rows_that_do_not_link_to_the_head(cells: Cells) -> None:
+    with cells.connection("eu") as conn, pytest.raises(psycopg.errors.IntegrityConstraintViolation):
+        conn.execute(
+            "INSERT INTO audit_log (actor, action, prev_hash, row_hash) "
+            "VALUES ('mallory', 'forge', '\\x00', sha256('x'))"
+        )
