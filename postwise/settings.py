@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(30.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_allow_private_targets: bool = False  # http and private addresses (tests, on-prem)
+    # Consent: how long an opt-in confirmation link works; the consent policy in force.
+    opt_in_token_ttl_seconds: int = Field(48 * 3600, ge=60)
+    consent_policy_version: str = Field("v1", min_length=1, max_length=40)
 
     @field_validator("regions", mode="before")
     @classmethod
