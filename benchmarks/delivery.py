@@ -59,7 +59,7 @@ from psycopg.types.json import Jsonb
 
 from benchmarks._common import emit, machine_info, result, server_url, setup_logging
 from benchmarks._postfix import PostfixError, PostfixInstance, Sink, find_tool, smtp_source
-from compliance.crypto import PiiCipher
+from compliance.crypto import cipher_for
 from delivery.message import Tracking, TrackingSigner, TrackingUrls
 from delivery.queue import Claimed, NewMessage, enqueue
 from delivery.rendering import RenderSandbox
@@ -300,7 +300,7 @@ def _queue_campaign(cells: Cells, settings: Settings, messages: int) -> Campaign
             "VALUES (%s, 1, %s, %s, %s)",
             (template_id, SUBJECT, Jsonb({"html": HTML}), Jsonb(VARIANTS)),
         )
-    cipher = PiiCipher.from_settings(settings.key_encryption_key, settings.blind_index_key)
+    cipher = cipher_for(settings)
     later = datetime.now(UTC) + timedelta(hours=1)
     contacts, consents, queued = [], [], []
     for index in range(messages):

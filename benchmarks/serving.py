@@ -486,10 +486,10 @@ def _dns_server() -> Iterator[int]:
 def _seed(cells: Any, settings: Any, contacts: int) -> Credentials:
     """One organization in the eu cell with ``contacts`` sealed contacts, each with
     marketing consent and a send-time score, and an API key of a campaign manager."""
-    from compliance.crypto import PiiCipher
+    from compliance.crypto import cipher_for
     from serving.auth import Role, generate_signing_key, issue_key
 
-    cipher = PiiCipher.from_settings(settings.key_encryption_key, settings.blind_index_key)
+    cipher = cipher_for(settings)
     org_id = uuid.uuid4()
     private, public = generate_signing_key()
     with cells.connection("control") as conn:

@@ -21,11 +21,15 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import CryptoError, DecryptionFailed, UnknownKeyVersion
+
+if TYPE_CHECKING:
+    from postwise.settings import Settings
 
 _FORMAT = b"\x01"  # version byte of the ciphertext layout: format || nonce(12) || ct+tag
 _NONCE_BYTES = 12
@@ -90,8 +94,24 @@ class PiiCipher:
     @classmethod
     def from_settings(cls, key_encryption_key: str, blind_index_key: str) -> PiiCipher:
         """A cipher with a single KEK (version 1), from the base64 keys in the settings."""
-        kek = decode_key(key_encryption_key, "KEY_ENCRYPTION_KEY")
-        return cls({1: kek}, 1, decode_key(blind_index_key, "BLIND_INDEX_KEY"))
+        return cls.from_keyring({1: key_encryption_key}, 1, blind_index_key)
+
+    @classmethod
+    def from_keyring(
+        cls, keks: Mapping[int, str], current_version: int, blind_index_key: str
+    ) -> PiiCipher:
+        """A cipher holding every KEK version in ``keks`` (base64), wrapping new data keys
+        under ``current_version``."""
+        decoded = {
+            version: decode_key(key, f"key-encryption key version {version}")
+            for version, key in keks.items()
+        }
+        return cls(decoded, current_version, decode_key(blind_index_key, "BLIND_INDEX_KEY"))
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """The KEK versions this cipher can unwrap."""
+        return tuple(sorted(self._keks))
 
     def blind_index(self, email: str) -> bytes:
         """HMAC-SHA256 of the normalised address, for equality look-ups."""
@@ -143,3 +163,10 @@ class PiiCipher:
 
 def _field_aad(contact_id: uuid.UUID, field: str) -> bytes:
     return b"pii|" + contact_id.bytes + b"|" + field.encode()
+
+
+def cipher_for(settings: Settings) -> PiiCipher:
+    """The cipher the settings describe: every configured KEK, the current one wrapping."""
+    return PiiCipher.from_keyring(
+        settings.key_encryption_keys, settings.key_encryption_key_version, settings.blind_index_key
+    )

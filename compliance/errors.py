@@ -6,6 +6,10 @@ ComplianceError
  │    └── UnknownKeyVersion  a wrapped data key names a key-encryption key we do not hold
  ├── AuditError             an audit entry that cannot be written (details not plain JSON)
  │    └── CheckpointError   a checkpoint that cannot be written, read or trusted
+ ├── ErasureError           a right-to-be-forgotten request that cannot be carried out
+ │    ├── SubjectNotFound    no contact and no earlier erasure of the address in the org
+ │    └── ErasureIncomplete  a store (Redis) could not be cleared; nothing was committed
+ ├── ResidencyViolation     personal data would be processed or sent outside its region (``code``)
  └── ConsentError           a consent change or preference the rules do not allow (``code``)
       ├── ConsentTransitionRefused  the consent's state does not allow this step
       ├── InvalidPreferences        a preference outside its limits (topic, cap, retention)
@@ -44,6 +48,17 @@ class AuditError(ComplianceError):
 
 class CheckpointError(AuditError):
     """A signed checkpoint that cannot be written, read or trusted."""
+
+
+class ResidencyViolation(ComplianceError):
+    """A recipient's personal data would be processed for a campaign that blocks their
+    region, or carried by a route outside it; ``code`` names the rule broken."""
+
+    def __init__(self, code: str, reason: str, country: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.country = country
 
 
 class ConsentError(ComplianceError):
@@ -86,3 +101,22 @@ class OptInTokenUsed(OptInTokenError):
     """Signed by us and fresh, but already used once."""
 
     code = "used_opt_in_token"
+
+
+class ErasureError(ComplianceError):
+    """A right-to-be-forgotten request that cannot be carried out; ``code`` names why."""
+
+    code = "erasure_failed"
+
+
+class SubjectNotFound(ErasureError):
+    """The organization holds no contact with this address and never erased one."""
+
+    code = "subject_not_found"
+
+
+class ErasureIncomplete(ErasureError):
+    """A store outside the database could not be cleared; the cell's transaction was rolled
+    back, so the request can simply be repeated."""
+
+    code = "erasure_incomplete"

@@ -16,6 +16,8 @@
                                           a user (password prompted unless in a file)
     postwise api-keys create --org SLUG --role R --public-key FILE
                                           an API key for the P-521 key in FILE, shown once
+    postwise audit verify|checkpoint      the audit chains and their signed checkpoints
+    postwise keys rotate|new              key-encryption key rotation
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -35,6 +37,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
+from . import audit_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
@@ -453,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--public-key", required=True, help="PEM file of the public key")
     key_create.add_argument("--name", default="bootstrap key")
     key_create.set_defaults(handler=_api_keys_create)
+    audit_cli.register(sub)
     return parser
 
 

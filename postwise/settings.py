@@ -73,7 +73,14 @@ class Settings(BaseSettings):
     default_region: str = "na"
 
     key_encryption_key: str = _DEV_KEY_ENCRYPTION_KEY
+    # Key rotation: the current KEK's version, and older KEKs kept until `postwise keys
+    # rotate` has re-wrapped every data key under the current one.
+    key_encryption_key_version: int = Field(1, ge=1)
+    previous_key_encryption_keys: dict[int, str] = Field(default_factory=dict)
     blind_index_key: str = _DEV_BLIND_INDEX_KEY
+    # The audit chain's external anchor: signed checkpoints in a write-once directory.
+    audit_checkpoint_dir: Path | None = None  # default: <POSTWISE_HOME>/audit-checkpoints
+    audit_signing_key_file: Path | None = None  # default: <POSTWISE_HOME>/keys/audit.pem
     secret_key: str = _DEV_SECRET_KEY
 
     event_retention_days: int = Field(400, ge=1)
@@ -239,6 +246,29 @@ class Settings(BaseSettings):
                     f"{name} has a placeholder value; set a real secret "
                     f"(refused when POSTWISE_ENV={self.postwise_env})"
                 )
+
+    @property
+    def key_encryption_keys(self) -> dict[int, str]:
+        """Every configured KEK by version: the current one and those kept for rotation."""
+        if self.key_encryption_key_version in self.previous_key_encryption_keys:
+            raise SettingsError(
+                f"PREVIOUS_KEY_ENCRYPTION_KEYS also names the current version "
+                f"{self.key_encryption_key_version}"
+            )
+        return {
+            **self.previous_key_encryption_keys,
+            self.key_encryption_key_version: self.key_encryption_key,
+        }
+
+    @property
+    def checkpoint_directory(self) -> Path:
+        """Where signed audit checkpoints are written (write-once files)."""
+        return (self.audit_checkpoint_dir or self.home / "audit-checkpoints").resolve()
+
+    @property
+    def checkpoint_key_file(self) -> Path:
+        """The P-521 private key (PEM) audit checkpoints are signed with."""
+        return (self.audit_signing_key_file or self.home / "keys" / "audit.pem").resolve()
 
     @property
     def home(self) -> Path:

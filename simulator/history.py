@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from tqdm import tqdm
 
-from compliance.crypto import PiiCipher
+from compliance.crypto import PiiCipher, cipher_for
 from postwise.settings import Settings
 from warehouse.contacts import MessageRow, insert_contacts, insert_messages
 from warehouse.db import Cells
@@ -85,7 +85,7 @@ def simulate_history(
     end = options.resolved_end()
     start = end - timedelta(days=options.days)
     world = World(options.seed, options.contacts, start, options.days)
-    cipher = PiiCipher.from_settings(settings.key_encryption_key, settings.blind_index_key)
+    cipher = cipher_for(settings)
     org_id = org_id_for(options.org_slug)
     plans = world.campaigns()
     with cells.connection("control") as conn:

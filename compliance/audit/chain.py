@@ -25,14 +25,33 @@ HASH_BYTES = 32
 
 
 def canonical_json(value: Any) -> bytes:
-    """``value`` as canonical JSON bytes: sorted keys, compact, UTF-8, finite numbers."""
+    """``value`` as canonical JSON bytes: sorted keys, compact, UTF-8, finite numbers, and
+    integral numbers written as integers (PostgreSQL's jsonb keeps ``1e16`` as
+    ``10000000000000000``, so ``1.0`` and ``1`` must hash alike)."""
     try:
         text = json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            _integral_as_int(value),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
         )
     except (TypeError, ValueError) as exc:
         raise AuditError(f"audit details must be plain JSON: {exc}") from None
-    return text.encode()
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise AuditError("audit details must be valid Unicode (no lone surrogates)") from None
+
+
+def _integral_as_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_as_int(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_integral_as_int(item) for item in value]
+    return value
 
 
 def utc_text(moment: datetime) -> str:
@@ -81,7 +100,7 @@ def check_details(details: Mapping[str, Any]) -> dict[str, Any]:
     """Details as a plain JSON object that survives a round trip through jsonb unchanged."""
     plain = json.loads(canonical_json(dict(details)))
     _refuse_unstorable(plain)
-    return plain  # type: ignore[no-any-return]
+    return plain
 
 
 def _refuse_unstorable(value: Any) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from .chain import GENESIS, AuditEntry, check_details
 
@@ -61,7 +62,7 @@ def record(
                 entry.action,
                 entry.subject,
                 entry.org_id,
-                psycopg.types.json.Jsonb(plain),
+                Jsonb(plain),
                 entry.prev_hash,
                 entry.row_hash,
             ),

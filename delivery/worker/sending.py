@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import psycopg
 
+from compliance.errors import ResidencyViolation
+from compliance.residency import CampaignScope, Recipient, validate_residency
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
 from delivery.smtp import SmtpOutcome, SmtpPool
@@ -172,6 +174,7 @@ class MessageSender:
         for _ in range(self.options.route_attempts):
             route = await self._route(message, recipient.region, sender, tried)
             tried.add(route.name)
+            _check_route_residency(message, recipient.country, route)
             async with self._slots[route.name]:
                 await self._tokens(route, provider_of(recipient.domain), sender[1])
                 if self.throttle.is_paused(sender):
@@ -345,3 +348,18 @@ class MessageSender:
 
     def _later(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.options.unavailable_delay_seconds)
+
+
+def _check_route_residency(message: Claimed, country: str, route: Route) -> None:
+    """The last guard before SMTP: the chosen route may carry this recipient's data. The
+    router only offers such routes, so a violation is a configuration fault and the message
+    fails rather than leave its region."""
+    scope = CampaignScope(
+        campaign=str(message.campaign_id or message.message_id),
+        route=route.name,
+        route_regions=route.regions,
+    )
+    try:
+        validate_residency(Recipient(country), scope)
+    except ResidencyViolation as exc:
+        raise MessageFailed("residency", f"{exc.code}: {exc.reason}") from None

@@ -19,7 +19,7 @@ from datetime import timedelta
 import redis
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from compliance.crypto import PiiCipher
+from compliance.crypto import cipher_for
 from delivery.message import DkimKey, Tracking, TrackingSigner, TrackingUrls
 from delivery.rendering import RenderSandbox
 from delivery.retry import RetryPolicy
@@ -151,7 +151,7 @@ def open_worker(
         yield Worker(
             options,
             db,
-            PiiCipher.from_settings(settings.key_encryption_key, settings.blind_index_key),
+            cipher_for(settings),
             Composer(sandbox, tracking, keyring, settings.bounce_domain),
             matrix,
             smtp,

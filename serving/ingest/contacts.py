@@ -24,6 +24,7 @@ class ContactRef:
     contact_id: uuid.UUID
     region: str
     status: str
+    country: str
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ def find_by_blind_index(
     if not indexes:
         return {}
     rows = conn.execute(
-        "SELECT email_blind_index, contact_id, status FROM contacts "
+        "SELECT email_blind_index, contact_id, status, country FROM contacts "
         "WHERE org_id = %s AND email_blind_index = ANY(%s)",
         (org_id, list(indexes)),
     ).fetchall()
-    return {bytes(row[0]): ContactRef(row[1], region, row[2]) for row in rows}
+    return {bytes(row[0]): ContactRef(row[1], region, row[2], row[3]) for row in rows}
 
 
 def insert_contact(
@@ -81,7 +82,7 @@ def insert_contact(
         ),
     ).fetchone()
     if row is not None:
-        return ContactRef(contact_id, contact.region, "active")
+        return ContactRef(contact_id, contact.region, "active", contact.country.upper())
     found = find_by_blind_index(conn, org_id, contact.region, [sealed.email_blind_index])
     return found[sealed.email_blind_index]
 

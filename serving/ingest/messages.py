@@ -1,5 +1,6 @@
 """Message ingestion: validate, resolve (or create) the recipient's contact in its region
-cell, check consent, suppression and residency, choose ``scheduled_at`` and queue, one
+cell, check consent, suppression, residency and the recipient's preferences (topics opted
+out of, frequency caps), choose ``scheduled_at`` and queue, one
 message at a time in one transaction of its cell, so a rejected message leaves nothing
 behind while the others of its batch go on.
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from compliance.consent import sending_refusal
 from compliance.crypto import PiiCipher
 from delivery.queue import NewMessage, enqueue
 from warehouse.db import Cells
@@ -43,6 +45,7 @@ class Campaign:
     campaign_id: uuid.UUID
     campaign_type: str
     blocked_regions: tuple[str, ...]
+    topic: str | None = None
 
 
 @dataclass
@@ -131,7 +134,7 @@ class Ingestor:
         known = batch.contacts.get(index)
         recipient = message.recipient
         if known is not None:
-            region = known.region
+            region, country = known.region, known.country
         elif recipient.country is None:
             raise IngestRejected(
                 "country_required",
@@ -139,9 +142,10 @@ class Ingestor:
                 "stored in its region",
             )
         else:
-            region = region_of_country(recipient.country, self.cells.regions)
+            country = recipient.country
+            region = region_of_country(country, self.cells.regions)
         if campaign is not None:
-            check_residency(region, campaign.blocked_regions, str(campaign.campaign_id))
+            check_residency(country, campaign.blocked_regions, str(campaign.campaign_id))
         variables: dict[str, Any] = dict(message.variables)
         if message.template_id is None:  # the worker renders inline content from these
             variables.update(subject=message.subject, html=message.html)
@@ -165,6 +169,7 @@ class Ingestor:
             )
             check_eligibility(campaign_type, consent, reasons, status)
             now = self.clock()
+            check_preferences(conn, contact.contact_id, campaign_type, campaign, now)
             score = (
                 load_score(conn, org_id, contact.contact_id)
                 if message.send_at == "optimal"
@@ -278,8 +283,23 @@ def _campaigns(
     if not ids:
         return {}
     rows = conn.execute(
-        "SELECT campaign_id, campaign_type, blocked_regions FROM campaigns "
+        "SELECT campaign_id, campaign_type, blocked_regions, topic FROM campaigns "
         "WHERE org_id = %s AND campaign_id = ANY(%s)",
         (org_id, list(ids)),
     ).fetchall()
-    return {row[0]: Campaign(row[0], row[1], tuple(row[2] or ())) for row in rows}
+    return {row[0]: Campaign(row[0], row[1], tuple(row[2] or ()), row[3]) for row in rows}
+
+
+def check_preferences(
+    conn: psycopg.Connection,
+    contact_id: uuid.UUID,
+    campaign_type: str,
+    campaign: Campaign | None,
+    now: datetime,
+) -> None:
+    """The contact's preferences allow the message: not a topic it opted out of, not over
+    its frequency caps (``topic_opted_out``, ``frequency_cap``; 422)."""
+    topic = campaign.topic if campaign is not None else None
+    refusal = sending_refusal(conn, contact_id, campaign_type, topic, now)
+    if refusal is not None:
+        raise IngestRejected(refusal.code, refusal.detail)

@@ -18,6 +18,8 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from compliance.errors import ResidencyViolation
+from compliance.residency import CampaignScope, Recipient, validate_residency
 from warehouse.errors import UnknownRegion
 from warehouse.regions import region_for_country
 
@@ -65,12 +67,13 @@ def region_of_country(country: str, regions: Iterable[str]) -> str:
     return region
 
 
-def check_residency(region: str, blocked_regions: Sequence[str], campaign: str) -> None:
-    if region in blocked_regions:
-        raise IngestRejected(
-            "blocked_region",
-            f"campaign {campaign} may not send to recipients in region {region}",
-        )
+def check_residency(country: str, blocked_regions: Sequence[str], campaign: str) -> None:
+    """The campaign may process data of a recipient in ``country`` (see
+    :func:`compliance.residency.validate_residency`)."""
+    try:
+        validate_residency(Recipient(country), CampaignScope(campaign, blocked_regions))
+    except ResidencyViolation as exc:
+        raise IngestRejected(exc.code, exc.reason) from None
 
 
 def check_eligibility(

@@ -16,12 +16,13 @@ from .validation import Limits
 
 
 @lru_cache(maxsize=4)
-def _cipher(key_encryption_key: str, blind_index_key: str) -> PiiCipher:
-    return PiiCipher.from_settings(key_encryption_key, blind_index_key)
+def _cipher(keks: tuple[tuple[int, str], ...], version: int, blind_index_key: str) -> PiiCipher:
+    return PiiCipher.from_keyring(dict(keks), version, blind_index_key)
 
 
 def get_cipher(settings: SettingsDep) -> PiiCipher:
-    return _cipher(settings.key_encryption_key, settings.blind_index_key)
+    keks = tuple(sorted(settings.key_encryption_keys.items()))
+    return _cipher(keks, settings.key_encryption_key_version, settings.blind_index_key)
 
 
 def get_limits(settings: SettingsDep) -> Limits:

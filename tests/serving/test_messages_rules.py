@@ -40,8 +40,8 @@ def test_countries_map_to_served_regions() -> None:
     assert region_of_country("de", ("na", "eu", "apac")) == "eu"
     assert code_of(region_of_country, "XX", ("eu",)) == "unknown_country"
     assert code_of(region_of_country, "JP", ("na", "eu")) == "unknown_country"
-    assert code_of(check_residency, "eu", ("eu",), "c-1") == "blocked_region"
-    check_residency("na", ("eu",), "c-1")
+    assert code_of(check_residency, "DE", ("eu",), "c-1") == "blocked_region"
+    check_residency("US", ("eu",), "c-1")
 
 
 def test_marketing_needs_granted_consent_and_no_suppression() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from compliance.crypto import PiiCipher
+from compliance.crypto import PiiCipher, cipher_for
 from compliance.errors import DecryptionFailed
 from postwise.settings import Settings
 from simulator.history import HistoryOptions, HistoryResult, simulate_history
@@ -27,7 +27,7 @@ def history(cells: Cells, settings: Settings) -> HistoryResult:
 
 
 def _cipher(settings: Settings) -> PiiCipher:
-    return PiiCipher.from_settings(settings.key_encryption_key, settings.blind_index_key)
+    return cipher_for(settings)
 
 
 def test_every_contact_lives_only_in_the_cell_of_its_country(
