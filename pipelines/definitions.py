@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import checks, features, learning, refresh, upkeep
+from . import checks, features, learning, refresh, retention, upkeep
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
@@ -19,6 +19,7 @@ defs = dg.Definitions(
         features.dbt_daily_marts,
         upkeep.event_partitions,
         upkeep.email_events_hourly,
+        retention.expired_contacts_anonymized,
     ],
     asset_checks=checks.row_count_checks,
     jobs=[
@@ -27,6 +28,7 @@ defs = dg.Definitions(
         upkeep.upkeep_job,
         learning.training_job,
         learning.scoring_job,
+        retention.retention_job,
     ],
     schedules=[
         refresh.hourly_marts_refresh,
@@ -35,6 +37,7 @@ defs = dg.Definitions(
         upkeep.hourly_upkeep,
         learning.weekly_training,
         learning.daily_scoring,
+        retention.daily_contact_retention,
     ],
     sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={

@@ -1,0 +1,51 @@
+"""Data expiration: every day, in every region cell, contacts past their retention date
+(``contacts.retention_until``, which the contact can set in the preference center) are
+anonymized by :func:`compliance.retention.anonymize_expired_contacts`."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from compliance.retention import anonymize_expired_contacts
+
+from .partitions import region_partitions
+from .resources import WarehouseResource
+
+BATCH = 1000  # contacts per transaction batch; a run repeats until none is left
+
+
+@dg.asset(
+    partitions_def=region_partitions,
+    group_name="compliance",
+    key=["compliance", "expired_contacts_anonymized"],
+    kinds={"postgres"},
+)
+def expired_contacts_anonymized(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Contacts of the region whose retention date has passed, anonymized and audited."""
+    today = datetime.now(UTC).date()
+    total = 0
+    while True:
+        with warehouse.connection(context.partition_key) as conn:
+            report = anonymize_expired_contacts(conn, today, limit=BATCH)
+        total += report.count
+        if report.count < BATCH:
+            break
+    context.log.info("anonymized %d contacts past their retention date", total)
+    return dg.MaterializeResult(metadata={"anonymized": total, "as_of": today.isoformat()})
+
+
+retention_job = dg.define_asset_job(
+    "contact_retention",
+    selection=dg.AssetSelection.assets(expired_contacts_anonymized),
+)
+
+
+@dg.schedule(job=retention_job, cron_schedule="30 2 * * *", execution_timezone="UTC")
+def daily_contact_retention(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Every day at 02:30 UTC, in every region cell."""
+    return [
+        dg.RunRequest(run_key=None, partition_key=region)
+        for region in region_partitions.get_partition_keys()
+    ]

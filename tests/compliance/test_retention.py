@@ -1,0 +1,121 @@
+"""Data expiration: contacts past their retention date lose their personal data (data key,
+ciphertexts, blind index, attributes, consent-event IP and user agent) and are marked
+erased, audited; contacts not yet due are untouched. Also through the daily Dagster job."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import pytest
+from consent_kit import Contacts
+
+from compliance.audit import entries
+from compliance.consent import Evidence, OptInTokens, Subject, start_opt_in
+from compliance.retention import anonymize_expired_contacts
+from postwise.settings import Settings, get_settings
+from warehouse.db import Cells
+
+TODAY = date(2026, 6, 1)
+
+
+@pytest.fixture
+def contacts(cells: Cells, settings: Settings) -> Iterator[Contacts]:
+    made = Contacts(cells, settings)
+    yield made
+    made.cleanup()
+
+
+def contact_row(cells: Cells, region: str, contact_id: uuid.UUID) -> tuple:
+    with cells.connection(region) as conn:
+        row = conn.execute(
+            "SELECT status, email_ciphertext, name_ciphertext, wrapped_data_key, "
+            "email_blind_index, attributes, email_domain FROM contacts WHERE contact_id = %s",
+            (contact_id,),
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_contacts_past_their_date_are_anonymized_and_the_others_kept(
+    cells: Cells, contacts: Contacts, settings: Settings
+) -> None:
+    expired = contacts.add("eu", retention_until=TODAY - timedelta(days=1))
+    due_today = contacts.add("eu", retention_until=TODAY)
+    forever = contacts.add("eu")
+    tokens = OptInTokens(settings.secret_key, 3600)
+    with cells.connection("eu") as conn:
+        start_opt_in(
+            conn, tokens, Subject(expired, contacts.org_id, "eu", "marketing"), 1,
+            Evidence("signup_form", "v1", "203.0.113.9", "Mozilla/5.0"),
+        )  # fmt: skip
+        before = contact_row(cells, "eu", expired)
+        report = anonymize_expired_contacts(conn, TODAY)
+
+    assert expired in report.anonymized
+    assert due_today not in report.anonymized and forever not in report.anonymized
+    status, email, name, key, index, attributes, domain = contact_row(cells, "eu", expired)
+    assert (status, bytes(email), name, bytes(key), attributes, domain) == (
+        "erased", b"", None, b"", {}, ""
+    )  # fmt: skip
+    assert bytes(index) != bytes(before[4])
+    assert contact_row(cells, "eu", due_today)[0] == "active"
+    assert contact_row(cells, "eu", forever)[0] == "active"
+    with cells.connection("eu") as conn:
+        event = conn.execute(
+            "SELECT action, ip, user_agent, policy_version FROM consent_events "
+            "WHERE contact_id = %s",
+            (expired,),
+        ).fetchone()
+        audited = [e.action for e in entries(conn, subject=f"contact:{expired}")]
+        again = anonymize_expired_contacts(conn, TODAY)
+    assert event == ("granted", None, None, "v1")  # the proof stays, the personal data goes
+    assert audited[-1] == "contact.retention_anonymized"
+    assert expired not in again.anonymized  # idempotent
+
+
+def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
+    cells: Cells, contacts: Contacts, database_server_url: str, run_prefix: str
+) -> None:
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    expired = {region: contacts.add(region, retention_until=yesterday) for region in cells.regions}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", database_server_url)
+        patch.setenv("DATABASE_PREFIX", run_prefix)
+        patch.setenv("MLFLOW_TRACKING_URI", "file:///tmp/unused-mlflow")
+        get_settings.cache_clear()
+        from pipelines.resources import WarehouseResource
+        from pipelines.retention import (
+            daily_contact_retention,
+            expired_contacts_anonymized,
+            retention_job,
+        )
+
+        try:
+            defs = dg.Definitions(
+                assets=[expired_contacts_anonymized],
+                jobs=[retention_job],
+                schedules=[daily_contact_retention],
+                resources={"warehouse": WarehouseResource(database_url=database_server_url)},
+            )
+            schedule = defs.resolve_schedule_def("daily_contact_retention")
+            assert schedule.cron_schedule == "30 2 * * *"
+            requests = daily_contact_retention(dg.build_schedule_context())
+            assert sorted(r.partition_key for r in requests) == sorted(cells.regions)
+            job = defs.resolve_job_def("contact_retention")
+            with dg.DagsterInstance.ephemeral() as instance:
+                for request in requests:
+                    result = job.execute_in_process(
+                        instance=instance, partition_key=request.partition_key
+                    )
+                    assert result.success
+                    [materialized] = result.asset_materializations_for_node(
+                        "compliance__expired_contacts_anonymized"
+                    )
+                    assert materialized.metadata["anonymized"].value >= 1
+        finally:
+            get_settings.cache_clear()
+    for region, contact_id in expired.items():
+        assert contact_row(cells, region, contact_id)[0] == "erased"
