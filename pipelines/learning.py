@@ -1,15 +1,17 @@
 """Models: trained from each region's marts, tracked in MLflow, scored back into the cell.
 
-Training assets log one MLflow run per region and model and promote the new version to
-``@champion`` only when it beats the current one. Scoring assets load the champion and
-write ``recipient_send_times`` and ``anomaly_scores``; a sensor pauses senders whose recent
-scores cross the alert threshold (delivery reads ``paused_senders``).
+Training assets read their marts without erased data subjects
+(``compliance.erasure.read_training_table``), log one MLflow run per region and model and
+promote the new version to ``@champion`` only when it beats the current one. Scoring assets
+load the champion and write ``recipient_send_times`` and ``anomaly_scores``; a sensor pauses
+senders whose recent scores cross the alert threshold (delivery reads ``paused_senders``).
 """
 
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from compliance.erasure import read_training_table
 from models.tracking import (
     champion_version,
     load_champion,
@@ -72,7 +74,7 @@ def send_time_model(
 
     region = context.partition_key
     with warehouse.connection(region) as conn:
-        training = read_table(conn, MARTS, "send_time_training")
+        training = read_training_table(conn, MARTS, "send_time_training")
     return _track(context, mlflow, send_time.train(training), "send_time", region)
 
 
@@ -94,8 +96,8 @@ def personalization_model(
 
     region = context.partition_key
     with warehouse.connection(region) as conn:
-        exposures = read_table(conn, MARTS, "variant_exposures")
-        features = read_table(conn, MARTS, "recipient_engagement_features")
+        exposures = read_training_table(conn, MARTS, "variant_exposures")
+        features = read_training_table(conn, MARTS, "recipient_engagement_features")
     result = personalization.train(exposures, features)
     return _track(context, mlflow, result, "personalization", region)
 
@@ -135,7 +137,7 @@ def recipient_send_times(
     champion = load_champion(mlflow.tracking_uri, "send_time", region)
     version = champion_version(mlflow.client(), "send_time", region) or "unknown"
     with warehouse.connection(region) as conn:
-        features = read_table(conn, MARTS, "recipient_engagement_features")
+        features = read_training_table(conn, MARTS, "recipient_engagement_features")
         day = (datetime.now(UTC) + timedelta(days=1)).date()
         scores = champion.predict(mlflow_frame(features.assign(day=day.isoformat())))
         rows = send_time_rows(features, scores, f"send_time_{region}", version)
