@@ -224,3 +224,25 @@ def test_postwise_audit_verify_names_the_tampered_database_and_entry(
             pytest.raises(psycopg.errors.InsufficientPrivilege),
         ):
             conn.execute("UPDATE audit_log SET subject = 'again'")
+
+
+def test_the_demo_reports_every_chain_verified_and_anchored(
+    cells, settings: Settings, tmp_path: Path
+) -> None:
+    from postwise.demo import audit_table
+
+    own = settings.model_copy(
+        update={
+            "audit_checkpoint_dir": tmp_path / "anchors",
+            "audit_signing_key_file": tmp_path / "audit.pem",
+        }
+    )
+    with cells.connection("na") as conn:
+        record(conn, actor="demo", action="export", subject="report")
+    first = audit_table(own, cells)
+    second = audit_table(own, cells)
+    na_first = next(line for line in first.splitlines() if line.startswith("na "))
+    na_second = next(line for line in second.splitlines() if line.startswith("na "))
+    assert "intact" in na_first and "na-" in na_first
+    assert "TAMPERED" not in first + second
+    assert na_second.split()[3] == "1"  # the first run's checkpoint matched
