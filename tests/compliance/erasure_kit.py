@@ -14,6 +14,7 @@ import redis
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from compliance.audit import record
 from compliance.crypto import PiiCipher
 from postwise.settings import Settings
 from warehouse.db import CONTROL, Cells
@@ -119,6 +120,15 @@ def seed_contact(
             "user_agent, policy_version) VALUES (%s, %s, 'marketing', 'granted', 'signup_form', "
             "'203.0.113.7', %s, 'v1')",
             (contact_id, org_id, f"Mozilla/5.0 ({name})"),
+        )
+        # As the consent workflow audits a change: the contact named by id, no address.
+        record(
+            conn,
+            actor="test",
+            action="consent.granted",
+            subject=f"contact:{contact_id}",
+            org_id=org_id,
+            details={"purpose": "marketing", "source": "signup_form"},
         )
         conn.execute(
             "INSERT INTO suppressions (org_id, email_blind_index, reason) "

@@ -1,8 +1,9 @@
 """The right to be forgotten on real PostgreSQL and Redis: after an erasure, a search of every
 column of every table of every database of the run (control, every region cell, the stand-in
-marts) and of Redis finds the subject nowhere (but in the ``erasure`` suppression), other
-people and organizations are untouched, a repeated request changes nothing, a contact with
-10,000 events is erased, and the next training input leaves the subject out."""
+marts) and of Redis finds the subject nowhere (but in the ``erasure`` suppression and, by
+contact id only, in audit entries written before the erasure), other people and
+organizations are untouched, a repeated request changes nothing, a contact with 10,000
+events is erased, and the next training input leaves the subject out."""
 
 from __future__ import annotations
 
@@ -99,6 +100,11 @@ def test_after_an_erasure_no_table_of_any_database_nor_redis_holds_the_subject(
     # The blind index stays in exactly one place per cell: the "do not contact" record.
     assert found.pop("eu:public.suppressions", None) == {"blind index"}
     assert found.pop("na:public.suppressions", None) == {"blind index"}
+    # The audit log is append-only: entries written before the erasure that name the
+    # contact by id stay (with no address, name or blind index in them); that id now names
+    # no row anywhere, since every kept row carries the pseudonym.
+    assert found.pop("eu:public.audit_log", None) == {"contact id"}
+    assert found.pop("na:public.audit_log", None) == {"contact id (na)"}
     assert found == {}
     assert search_redis(redis_client, prefix, subject.needles()) == {}
     assert redis_client.exists(unrelated, *bystander.redis_keys) == 1 + len(bystander.redis_keys)
