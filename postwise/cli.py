@@ -18,6 +18,8 @@
                                           an API key for the P-521 key in FILE, shown once
     postwise audit verify|checkpoint      the audit chains and their signed checkpoints
     postwise keys rotate|new              key-encryption key rotation
+    postwise admin break-glass --org ORG --user EMAIL --reason TEXT --minutes N
+                                          raise a user's role for N minutes (alerted, audited)
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -37,7 +39,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
-from . import audit_cli
+from . import admin_cli, audit_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
@@ -457,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--name", default="bootstrap key")
     key_create.set_defaults(handler=_api_keys_create)
     audit_cli.register(sub)
+    admin_cli.register(sub)
     return parser
 
 

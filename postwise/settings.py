@@ -155,6 +155,13 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(30.0, gt=0)
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_allow_private_targets: bool = False  # http and private addresses (tests, on-prem)
+    # Administrator security: second factors (WebAuthn relying party: the dashboard's site and
+    # origins) and break-glass grants (longest allowed).
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Postwise"
+    webauthn_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8000"])
+    mfa_ticket_seconds: int = Field(300, ge=30, le=3600)
+    break_glass_max_minutes: int = Field(240, ge=1, le=7 * 24 * 60)
     # Consent: how long an opt-in confirmation link works; the consent policy in force.
     opt_in_token_ttl_seconds: int = Field(48 * 3600, ge=60)
     consent_policy_version: str = Field("v1", min_length=1, max_length=40)

@@ -9,6 +9,7 @@ ServingError
  │    └── UnknownRecipient       an unsubscribe link whose contact no cell knows
  ├── AuthenticationFailed     no, a bad, a stale or a replayed credential (401)
  ├── PermissionDenied         the caller's role lacks the route's permission (403)
+ │    └── SecondFactorRequired  an administrator signed in without a second factor
  ├── NotFound                 no such resource in the caller's organization (404)
  ├── ValidationFailed         a body or parameter the API cannot accept (422)
  ├── Conflict                 the resource's state forbids the change (409): a name taken,
@@ -73,6 +74,13 @@ class AuthenticationFailed(ServingError):
 class PermissionDenied(ServingError):
     status_code = 403
     code = "forbidden"
+
+
+class SecondFactorRequired(PermissionDenied):
+    """A user of an administrator role (or raised to one) whose token carries no second
+    factor: they may only enrol and use one (see :mod:`serving.auth.mfa`)."""
+
+    code = "second_factor_required"
 
 
 class NotFound(ServingError):

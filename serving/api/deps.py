@@ -26,8 +26,9 @@ from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
 
 from ..auth import MINIMUM_ROLE, Permission, Principal, allows
+from ..auth.mfa import lacks_second_factor
 from ..auth.signing import signed_target
-from ..errors import PermissionDenied
+from ..errors import PermissionDenied, SecondFactorRequired
 from ..tracking import Client, Tracker
 from .permissions import declare, declare_sign_in
 from .protobuf import sent
@@ -96,9 +97,12 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
     otherwise. Every authenticated request then passes the rate limits (429)."""
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
-        return await run_in_threadpool(
+        user = await run_in_threadpool(
             _admitted, resources, resources.ops.sessions.authenticate, authorization[7:].strip()
         )
+        if user.grant_id is not None:
+            request.state.break_glass = user  # audited by serving.api.break_glass_audit
+        return user
     signed = sent(request)  # a protobuf body is signed as sent, not as decoded
     body = await signed.body()
     path = signed_target(request.scope)
@@ -127,7 +131,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency granting the caller only when its role holds ``permission``; use as
+    """A dependency granting the caller only when its role holds ``permission`` (and, for a
+    user of an administrator role, when their token proved a second factor: 403
+    ``second_factor_required``; see :mod:`serving.auth.mfa.policy`); use as
     ``Annotated[Principal, Depends(require(Permission.X))]``."""
 
     async def check(principal: PrincipalDep) -> Principal:
@@ -135,6 +141,11 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
             raise PermissionDenied(
                 f"the {principal.role.value} role may not {permission.value.replace(':', ' ')}"
                 f" (needs {MINIMUM_ROLE[permission].value})"
+            )
+        if lacks_second_factor(principal):
+            raise SecondFactorRequired(
+                f"the {principal.role.value} role needs a second factor: enrol one at "
+                "/v1/factors and log in with it"
             )
         return principal
 

@@ -17,14 +17,17 @@ from starlette.types import Scope
 from postwise.settings import Settings, get_settings
 
 from ..resilience import ApiMetrics, GuardMiddleware
+from .break_glass_audit import BreakGlassAudit
 from .handlers import install_error_handlers
 from .resources import Resources
 from .responses import install_openapi
 from .routes import (
     account,
     auth_users,
+    break_glass,
     campaigns,
     domains,
+    factors,
     health,
     metrics,
     models,
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in (templates.router, campaigns.router, domains.router, webhooks.router):
         app.include_router(router)
+    app.include_router(factors.router)
+    app.include_router(break_glass.router)
+    app.add_middleware(BreakGlassAudit)  # outermost: every answer under a grant is audited
     install_error_handlers(app)
     install_openapi(app)
     return app

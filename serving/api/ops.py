@@ -1,5 +1,6 @@
 """The operational side of an API process, opened with its other clients at start-up:
-circuit breakers, metrics, rate limits, live counters, user sessions and model serving.
+circuit breakers, metrics, rate limits, live counters, user sessions, users' second factors
+and model serving.
 
 ``Operations.admit(principal)`` is the rate-limit check every authenticated request passes
 (``deps.get_principal`` calls it): the caller's own window (its API key, or its user) and
@@ -16,6 +17,10 @@ import redis
 from postwise.settings import Settings
 from warehouse.db import Cells
 
+from ..auth.mfa import SecondFactors
+from ..auth.mfa.challenges import ChallengeStore
+from ..auth.mfa.sealing import FactorSealer
+from ..auth.mfa.security_keys import RelyingParty
 from ..auth.roles import Principal
 from ..auth.sessions import Sessions
 from ..auth.tokens import Denylist, TokenIssuer
@@ -34,6 +39,7 @@ class Operations:
     limiter: RateLimiter
     counters: LiveCounters
     sessions: Sessions
+    factors: SecondFactors
     models: ModelServing
     per_key: int
     per_org: int
@@ -54,8 +60,20 @@ class Operations:
             settings.secret_key,
             access_ttl=settings.jwt_access_ttl_seconds,
             refresh_ttl=settings.jwt_refresh_ttl_seconds,
+            mfa_ttl=settings.mfa_ticket_seconds,
         )
-        sessions = Sessions(cells, issuer, Denylist(client, prefix))
+        denylist = Denylist(client, prefix)
+        sessions = Sessions(cells, issuer, denylist)
+        factors = SecondFactors(
+            cells,
+            ChallengeStore(client, prefix),
+            FactorSealer(settings.secret_key),
+            RelyingParty(
+                settings.webauthn_rp_id, settings.webauthn_rp_name, tuple(settings.webauthn_origins)
+            ),
+            issuer,
+            denylist,
+        )
         loader = (
             mlflow_loader(settings.mlflow_tracking_uri) if settings.mlflow_tracking_uri else None
         )
@@ -72,6 +90,7 @@ class Operations:
             limiter=limiter,
             counters=LiveCounters(client, prefix),
             sessions=sessions,
+            factors=factors,
             models=ModelServing(cells, champions, breakers, metrics),
             per_key=settings.rate_limit_per_key,
             per_org=settings.rate_limit_per_org,

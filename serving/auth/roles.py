@@ -74,9 +74,19 @@ def allows(role: Role, permission: Permission) -> bool:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: an API key or a logged-in user of one organization."""
+    """Who is calling: an API key or a logged-in user of one organization.
+
+    A user's ``amr`` says how they signed in (``pwd``, plus ``mfa`` after a second factor);
+    ``grant_id`` names the break-glass grant that raised ``role`` above the user's own.
+    """
 
     org_id: uuid.UUID
     role: Role
     subject: str  # "key:<key id>" or "user:<user id>"
     home_region: str
+    amr: tuple[str, ...] = ()
+    grant_id: uuid.UUID | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.subject.startswith("user:")

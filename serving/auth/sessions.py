@@ -2,7 +2,13 @@
 Redis denylist, and ``Authorization: Bearer`` authentication as a :class:`Principal`.
 
 Users are looked up in the control database (cached for ``USER_CACHE_SECONDS``, so a
-removal or a role change holds within seconds even for live access tokens).
+removal or a role change holds within seconds even for live access tokens), together with
+any live break-glass grant raising their role (:mod:`.break_glass`; its expiry holds to
+the second, a revocation within the cache time).
+
+A user with a second factor (:mod:`.mfa`) does not get tokens from a password alone:
+:meth:`Sessions.login` raises :class:`SecondFactorNeeded` with a short-lived ``mfa`` ticket
+that the second step (``/v1/auth/mfa/...``) trades for tokens.
 """
 
 from __future__ import annotations
@@ -11,18 +17,33 @@ import threading
 import time
 import uuid
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 
 import psycopg
 
 from warehouse.db import Cells
 
 from ..errors import AuthenticationFailed, ValidationFailed
+from .break_glass import Grant, live_grant
+from .mfa.store import factor_methods
 from .passwords import hash_password, needs_rehash, verify_password
 from .roles import Principal
 from .tokens import Denylist, TokenClaims, TokenIssuer, TokenPair
 from .users import ActiveUser, active_user, login_candidates, set_password_hash
 
 USER_CACHE_SECONDS = 5.0
+
+
+class SecondFactorNeeded(AuthenticationFailed):
+    """The password was right, and the user has a second factor still to prove."""
+
+    def __init__(self, mfa_token: str, methods: list[str], expires_in: int) -> None:
+        super().__init__(
+            "mfa_required", "prove your second factor: POST the mfa_token to /v1/auth/mfa/..."
+        )
+        self.mfa_token = mfa_token
+        self.methods = methods
+        self.expires_in = expires_in
 
 
 class Sessions:
@@ -38,7 +59,7 @@ class Sessions:
         self.issuer = issuer
         self.denylist = denylist
         self._cache_seconds = user_cache_seconds
-        self._users: dict[uuid.UUID, tuple[float, ActiveUser | None]] = {}
+        self._users: dict[uuid.UUID, tuple[float, ActiveUser | None, Grant | None]] = {}
         self._lock = threading.Lock()
 
     def login(self, email: str, password: str, org_slug: str | None) -> TokenPair:
@@ -56,18 +77,29 @@ class Sessions:
                 "this address has accounts in several organizations: send `org` (its slug)",
             )
         user = matching[0]
-        if user.password_hash and needs_rehash(user.password_hash):
-            with self._control() as conn:
+        with self._control() as conn:
+            if user.password_hash and needs_rehash(user.password_hash):
                 set_password_hash(conn, user.user_id, hash_password(password))
+            methods = factor_methods(conn, user.user_id)
+        if methods:
+            ticket = self.issuer.issue_mfa(user.user_id, user.org_id)
+            raise SecondFactorNeeded(ticket, methods, self.issuer.mfa_ttl)
         return self.issuer.issue(user.user_id, user.org_id)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a live refresh token, which is used up (a second use fails)."""
         claims = self.issuer.decode(refresh_token, "refresh")
         self._active(claims)
+        if not claims.second_factor:
+            with self._control() as conn:
+                if factor_methods(conn, claims.user_id):
+                    raise AuthenticationFailed(
+                        "second_factor_required",
+                        "this account has a second factor now: log in again and prove it",
+                    )
         if not self.denylist.revoke(claims):
             raise AuthenticationFailed("revoked_token", "this refresh token was already used")
-        return self.issuer.issue(claims.user_id, claims.org_id)
+        return self.issuer.issue(claims.user_id, claims.org_id, amr=claims.amr)
 
     def logout(self, access: TokenClaims, refresh_token: str | None) -> None:
         """Revoke the access token and, when given, the same user's refresh token."""
@@ -90,26 +122,35 @@ class Sessions:
     def authenticate(self, token: str) -> Principal:
         """The caller of ``Authorization: Bearer <token>``."""
         claims = self.access_claims(token)
-        user = self._active(claims)
-        return Principal(user.org_id, user.role, f"user:{user.user_id}", user.home_region)
+        user, grant = self._active_with_grant(claims)
+        role, grant_id = user.role, None
+        if grant is not None and grant.live(datetime.now(UTC)) and grant.role.rank > role.rank:
+            role, grant_id = grant.role, grant.grant_id
+        return Principal(
+            user.org_id, role, f"user:{user.user_id}", user.home_region, claims.amr, grant_id
+        )
 
     def _active(self, claims: TokenClaims) -> ActiveUser:
-        user = self._user(claims.user_id)
+        return self._active_with_grant(claims)[0]
+
+    def _active_with_grant(self, claims: TokenClaims) -> tuple[ActiveUser, Grant | None]:
+        user, grant = self._user(claims.user_id)
         if user is None or user.org_id != claims.org_id:
             raise AuthenticationFailed("inactive_user", "this user no longer has access")
-        return user
+        return user, grant
 
-    def _user(self, user_id: uuid.UUID) -> ActiveUser | None:
+    def _user(self, user_id: uuid.UUID) -> tuple[ActiveUser | None, Grant | None]:
         now = time.monotonic()
         with self._lock:
             cached = self._users.get(user_id)
         if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
+            return cached[1], cached[2]
         with self._control() as conn:
             user = active_user(conn, user_id)
+            grant = live_grant(conn, user_id) if user is not None else None
         with self._lock:
-            self._users[user_id] = (now, user)
-        return user
+            self._users[user_id] = (now, user, grant)
+        return user, grant
 
     def _control(self) -> AbstractContextManager[psycopg.Connection]:
         # A control database that cannot answer raises psycopg.OperationalError, which the

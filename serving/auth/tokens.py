@@ -7,8 +7,12 @@ a ``jti``; logging out puts the jtis on a Redis denylist until the tokens would 
 anyway (:class:`Denylist`).
 
 Claims: ``sub`` (user id), ``org`` (organization id), ``typ`` (``access`` or ``refresh``),
-``jti``, ``iat``, ``exp``, ``iss`` and ``aud``. The role is not in the token: it is read
-from the user's row, so a demotion or removal holds at once.
+``jti``, ``iat``, ``exp``, ``iss``, ``aud`` and ``amr``, how the user proved who they are
+(``["pwd"]``, or ``["pwd", "mfa"]`` after a second factor; see :mod:`.mfa`). The role is not
+in the token: it is read from the user's row, so a demotion or removal holds at once.
+
+A third kind, ``mfa``, is the short-lived ticket a password login hands a user who has a
+second factor: it buys tokens only together with a TOTP code or a WebAuthn assertion.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from ..errors import AuthenticationFailed, ServiceUnavailable
 ALGORITHM = "HS256"
 ISSUER = "postwise"
 AUDIENCE = "postwise-api"
-TokenKind = Literal["access", "refresh"]
+TokenKind = Literal["access", "refresh", "mfa"]
+PASSWORD = "pwd"
+SECOND_FACTOR = "mfa"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,12 @@ class TokenClaims:
     kind: TokenKind
     jti: str
     expires_at: int  # Unix seconds
+    amr: tuple[str, ...] = (PASSWORD,)
+
+    @property
+    def second_factor(self) -> bool:
+        """Whether the user proved a second factor when these tokens were issued."""
+        return SECOND_FACTOR in self.amr
 
 
 @dataclass(frozen=True)
@@ -50,24 +62,48 @@ class TokenPair:
 class TokenIssuer:
     """Issues and checks the tokens signed with one secret."""
 
-    def __init__(self, secret: str, *, access_ttl: int = 900, refresh_ttl: int = 7 * 86400) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        access_ttl: int = 900,
+        refresh_ttl: int = 7 * 86400,
+        mfa_ttl: int = 300,
+    ) -> None:
         self._secret = secret
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.mfa_ttl = mfa_ttl
 
     def issue(
-        self, user_id: uuid.UUID, org_id: uuid.UUID, *, now: float | None = None
+        self,
+        user_id: uuid.UUID,
+        org_id: uuid.UUID,
+        *,
+        now: float | None = None,
+        amr: tuple[str, ...] = (PASSWORD,),
     ) -> TokenPair:
         issued = int(time.time() if now is None else now)
         return TokenPair(
-            self._encode(user_id, org_id, "access", issued, self.access_ttl),
-            self._encode(user_id, org_id, "refresh", issued, self.refresh_ttl),
+            self._encode(user_id, org_id, "access", issued, self.access_ttl, amr),
+            self._encode(user_id, org_id, "refresh", issued, self.refresh_ttl, amr),
             self.access_ttl,
             self.refresh_ttl,
         )
 
+    def issue_mfa(self, user_id: uuid.UUID, org_id: uuid.UUID, *, now: float | None = None) -> str:
+        """The ticket of a password login still owing its second factor."""
+        issued = int(time.time() if now is None else now)
+        return self._encode(user_id, org_id, "mfa", issued, self.mfa_ttl, (PASSWORD,))
+
     def _encode(
-        self, user_id: uuid.UUID, org_id: uuid.UUID, kind: TokenKind, issued: int, ttl: int
+        self,
+        user_id: uuid.UUID,
+        org_id: uuid.UUID,
+        kind: TokenKind,
+        issued: int,
+        ttl: int,
+        amr: tuple[str, ...],
     ) -> str:
         claims = {
             "sub": str(user_id),
@@ -78,6 +114,7 @@ class TokenIssuer:
             "exp": issued + ttl,
             "iss": ISSUER,
             "aud": AUDIENCE,
+            "amr": list(amr),
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
@@ -98,13 +135,17 @@ class TokenIssuer:
             raise AuthenticationFailed("invalid_token", f"not a valid {kind} token") from None
         if claims["typ"] != kind:
             raise AuthenticationFailed("invalid_token", f"a {claims['typ']} token, not {kind}")
+        amr = claims.get("amr", [PASSWORD])
         try:
+            if not isinstance(amr, list) or not all(isinstance(m, str) for m in amr):
+                raise TypeError("amr is not a list of names")
             return TokenClaims(
                 uuid.UUID(claims["sub"]),
                 uuid.UUID(claims["org"]),
                 kind,
                 str(claims["jti"]),
                 int(claims["exp"]),
+                tuple(amr),
             )
         except (ValueError, TypeError):
             raise AuthenticationFailed("invalid_token", f"not a valid {kind} token") from None

@@ -12,6 +12,15 @@ from api_kit import Tenants
 
 PUBLIC_PATHS = ("/t/", "/health", "/metrics", "/v1/auth/", "/v1/webhooks/esp/")
 SIGNED_IN_ONLY = {("get", "/v1/me")}
+SIGNED_IN_ONLY |= {  # the caller's own second factors
+    ("get", "/v1/factors"),
+    ("post", "/v1/factors/totp"),
+    ("delete", "/v1/factors/totp"),
+    ("post", "/v1/factors/totp/confirm"),
+    ("post", "/v1/factors/webauthn/options"),
+    ("post", "/v1/factors/webauthn"),
+    ("delete", "/v1/factors/webauthn/{credential_id}"),
+}
 ERROR_SCHEMAS = {"#/components/schemas/ApiError", "#/components/schemas/InvalidRequest"}
 
 

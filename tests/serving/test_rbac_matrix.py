@@ -31,9 +31,21 @@ PUBLIC = (
     "/v1/webhooks/esp/*",
     "/v1/auth/login",
     "/v1/auth/refresh",
+    "/v1/auth/mfa/*",  # the second step of a login: its mfa_token is the credential
 )
-# Routes any signed-in caller may call whatever its role: who it is, logging out.
+# Routes any signed-in caller may call whatever its role: who it is, logging out, and
+# (below) the caller's own second factors.
 ANY_ROLE = {("GET", "/v1/me"), ("POST", "/v1/auth/logout")}
+# A user's own second factors (API keys have none: 422 not_a_user).
+ANY_ROLE |= {
+    ("GET", "/v1/factors"),
+    ("POST", "/v1/factors/totp"),
+    ("POST", "/v1/factors/totp/confirm"),
+    ("DELETE", "/v1/factors/totp"),
+    ("POST", "/v1/factors/webauthn/options"),
+    ("POST", "/v1/factors/webauthn"),
+    ("DELETE", "/v1/factors/webauthn/{credential_id}"),
+}
 # Path parameters that are not ids (the rest get a fresh UUID).
 PATH_SAMPLES = {"domain": "mail.acme.example", "route": "primary", "version": "1"}
 MATRIX = Path(__file__).resolve().parents[2] / "serving" / "PERMISSIONS.md"

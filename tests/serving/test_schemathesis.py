@@ -149,4 +149,12 @@ def test_the_api_answers_as_its_openapi_says(
     assert any(200 <= status < 300 for status in statuses), statuses
     # Only the token routes refuse (generated tokens are not live); a signed request to any
     # other path, percent-encoded parameters included, is accepted as signed.
-    assert set(refused) <= {f"POST /v1/auth/{name}" for name in ("login", "refresh", "logout")}
+    token_routes = (
+        "login",
+        "refresh",
+        "logout",
+        "mfa/totp",
+        "mfa/webauthn/options",
+        "mfa/webauthn",
+    )
+    assert set(refused) <= {f"POST /v1/auth/{name}" for name in token_routes}

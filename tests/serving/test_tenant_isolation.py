@@ -71,6 +71,9 @@ def make_org_a(tenants: Tenants) -> OrgA:
     a.ids["key_id"] = next(k["key_id"] for k in keys if k["role"] == "analyst")
     user = {"email": f"u-{a.email}", "password": "a long enough passphrase", "role": "analyst"}
     a.ids["user_id"] = made(owner.post("/v1/users", json=user), "user_id")
+    elevation = {"user_id": a.ids["user_id"], "role": "campaign_manager",
+                 "reason": "isolation drill", "minutes": 30}  # fmt: skip
+    a.ids["grant_id"] = made(owner.post("/v1/break-glass", json=elevation), "grant_id")
     message = {
         "recipient": {"email": a.email, "country": "DE", "name": "Ada"},
         "subject": "Hello",
@@ -96,6 +99,7 @@ def snapshot(a: OrgA) -> dict[str, Any]:
         "deliveries": "/v1/webhooks/deliveries",
         "keys": "/v1/api-keys",
         "users": "/v1/users",
+        "break_glass": "/v1/break-glass",
         "message": f"/v1/messages/{ids['message_id']}",
         "contact": f"/v1/contacts/{ids['contact_id']}",
         "suppressions": "/v1/suppressions",
@@ -175,6 +179,15 @@ BODY_CASES: dict[tuple[str, str], tuple[Callable[[OrgA], dict[str, Any]], Check]
         lambda a: {"contact_id": a.ids["contact_id"], "variants": ["A", "B"]},
         _not_found,
     ),
+    ("POST", "/v1/break-glass"): (
+        lambda a: {
+            "user_id": a.ids["user_id"],
+            "role": "owner",
+            "reason": "takeover",
+            "minutes": 5,
+        },
+        _not_found,
+    ),
     ("POST", "/v1/campaigns"): (
         lambda a: {
             "name": "stolen",
@@ -241,7 +254,7 @@ def test_every_route_naming_data_has_an_isolation_case(rules: list[RouteRule]) -
         for name in re.findall(r"\{(\w+)\}", r.path)
         if name
         not in {"template_id", "campaign_id", "endpoint_id", "key_id", "user_id"}
-        | {"message_id", "contact_id", "version"}
+        | {"message_id", "contact_id", "version", "grant_id"}
     ]
 
     assert uncovered == [], "routes without an isolation case"

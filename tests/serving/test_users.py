@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_kit import Tenants
+from factor_kit import admin_tokens
 from ops_kit import PASSWORD, add_user, people_fixture  # noqa: F401 (a fixture)
 
 from postwise.cli import main
@@ -127,7 +128,8 @@ def test_a_refresh_token_works_once_and_logout_revokes_both_tokens(
 
 def test_owners_manage_their_organization_s_users_only(people: Tenants, api_url: str) -> None:
     tenant, other = people.org(), people.org()
-    owner = bearer(login(api_url, add_user(people.cells, tenant.org_id)).json()["access_token"])
+    tokens, _ = admin_tokens(api_url, add_user(people.cells, tenant.org_id))
+    owner = bearer(tokens["access_token"])
     stranger_email = add_user(people.cells, other.org_id, Role.ANALYST)
     analyst_key = people.client(tenant, Role.ANALYST)
     body = {"email": "grace@acme.example", "password": PASSWORD, "role": "campaign_manager"}

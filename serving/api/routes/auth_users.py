@@ -2,7 +2,9 @@
 on the Redis denylist), and the organization's users, managed by its owners.
 
 A logged-in user calls the API with ``Authorization: Bearer <access token>`` and is held to
-the same roles and permissions as an API key.
+the same roles and permissions as an API key. A user with a second factor gets, instead of
+tokens, a 401 ``mfa_required`` carrying an ``mfa_token`` to finish the login with (see
+:mod:`.factors`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field
 
 from ...auth import Permission, Principal, Role
 from ...auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, WeakPassword
+from ...auth.sessions import SecondFactorNeeded
 from ...auth.tokens import TokenClaims, TokenPair
 from ...auth.users import UserExists, UserRow, create_user, disable_user, list_users
 from ...errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -115,17 +119,36 @@ declare_sign_in(bearer_claims)
     responses=errors(
         *PUBLIC,
         examples={
-            401: ("invalid_credentials", "the email or password is not right"),
+            401: (
+                "mfa_required",
+                "prove your second factor: POST the mfa_token to "
+                "/v1/auth/mfa/totp or /v1/auth/mfa/webauthn (the answer adds mfa_token, "
+                "methods and expires_in)",
+            ),
             429: ("rate_limited", "too many requests for this login; retry in 40 s"),
         },
     ),
 )
-async def login(body: LoginRequest, request: Request, resources: ResourcesDep) -> TokenPublic:
+async def login(
+    body: LoginRequest, request: Request, resources: ResourcesDep
+) -> TokenPublic | JSONResponse:
     ip = request.client.host if request.client else None
     await run_in_threadpool(resources.ops.admit_login, ip, body.email)
-    pair = await run_in_threadpool(
-        resources.ops.sessions.login, body.email, body.password, body.org
-    )
+    try:
+        pair = await run_in_threadpool(
+            resources.ops.sessions.login, body.email, body.password, body.org
+        )
+    except SecondFactorNeeded as needed:
+        return JSONResponse(
+            {
+                "code": needed.code,
+                "detail": needed.detail,
+                "mfa_token": needed.mfa_token,
+                "methods": needed.methods,
+                "expires_in": needed.expires_in,
+            },
+            status_code=status.HTTP_401_UNAUTHORIZED,
+        )
     return TokenPublic.of(pair)
 
 
