@@ -44,8 +44,9 @@ retention_job = dg.define_asset_job(
 
 @dg.schedule(job=retention_job, cron_schedule="30 2 * * *", execution_timezone="UTC")
 def daily_contact_retention(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """Every day at 02:30 UTC, in every region cell."""
+    """Every day at 02:30 UTC, in every region cell (one run per region and day)."""
+    day = context.scheduled_execution_time.date().isoformat()
     return [
-        dg.RunRequest(run_key=None, partition_key=region)
+        dg.RunRequest(run_key=f"{day}-{region}", partition_key=region)
         for region in region_partitions.get_partition_keys()
     ]

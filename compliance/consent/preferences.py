@@ -17,7 +17,7 @@ import psycopg
 from ..audit import record
 from ..errors import InvalidPreferences
 
-TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+TOPIC = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")  # a campaign topic: one line of text
 MAX_TOPICS = 50
 MAX_PER_DAY = 100
 MAX_PER_WEEK = 500
@@ -61,7 +61,7 @@ def check_preferences(preferences: Preferences, today: date) -> Preferences:
     topics = tuple(sorted({t.strip().lower() for t in preferences.topic_opt_outs}))
     if len(topics) > MAX_TOPICS or any(not TOPIC.match(t) for t in topics):
         raise InvalidPreferences(
-            f"topics are at most {MAX_TOPICS} names of lower-case letters, digits, - and _"
+            f"topics are at most {MAX_TOPICS} names of one line and 100 characters each"
         )
     for name, value, ceiling in (
         ("max_per_day", preferences.max_per_day, MAX_PER_DAY),

@@ -2,7 +2,8 @@
 the headers mailbox providers require of bulk senders, and DKIM signatures.
 
 Order: CSS inlined into ``style`` attributes (mail clients drop ``<style>`` blocks), the HTML
-sanitised, links rewritten to signed click URLs, an open pixel added, the text part derived,
+sanitised, links rewritten to signed click URLs, a footer link to the recipient's preference
+center added (signed, not click-tracked), an open pixel added, the text part derived,
 a hidden honeypot link added (after the text part, so only the HTML carries it), headers set
 (a stable Message-ID from the message id, List-Unsubscribe with a one-click POST URL and a
 mailto, RFC 8058), then signed. Any header value with CR or LF is refused.
@@ -12,7 +13,8 @@ message (when known), ``t`` assembly time in epoch seconds (the tracking endpoin
 "opened within seconds of delivery" from it when the delivery is not recorded yet); click
 tokens add ``l`` (link index, or "honeypot") and ``u`` (the destination; none for the
 honeypot); unsubscribe tokens carry ``c`` (contact) and ``o`` (organization) so an
-unsubscribe works even after the message row is gone.
+unsubscribe works even after the message row is gone; preference-center tokens carry ``c``,
+``o`` and ``r`` only (the page is the contact's, whatever message it came from).
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def assemble(
     if region:
         base["r"] = region
     base["t"] = int(now.timestamp())
-    body = _trackable_html(base, html, tracking)
+    body = _trackable_html(
+        base, html, tracking, _preferences_url(contact_id, region, org_id, tracking)
+    )
     headers = [
         ("From", formataddr((envelope.from_name or "", envelope.from_address))),
         ("To", envelope.to_address),
@@ -106,7 +110,21 @@ def assemble(
     return sign(raw, list(dkim_keys))
 
 
-def _trackable_html(base: Mapping[str, str | int], html: str, tracking: Tracking) -> str:
+def _preferences_url(
+    contact_id: uuid.UUID, region: str | None, org_id: uuid.UUID | None, tracking: Tracking
+) -> str:
+    """The signed link to the contact's preference center."""
+    claims = {"c": str(contact_id)}
+    if org_id is not None:
+        claims["o"] = str(org_id)
+    if region:
+        claims["r"] = region
+    return tracking.urls.preferences(tracking.signer.sign("preferences", claims))
+
+
+def _trackable_html(
+    base: Mapping[str, str | int], html: str, tracking: Tracking, preferences_url: str
+) -> str:
     try:
         inlined = css_inline.inline(html)
     except (css_inline.InlineError, ValueError) as exc:
@@ -130,7 +148,11 @@ def _trackable_html(base: Mapping[str, str | int], html: str, tracking: Tracking
         f'<img src="{tracking.urls.open_pixel(pixel_token)}" width="1" height="1" alt="" '
         'style="display:block;border:0">'
     )
-    return f"<!DOCTYPE html><html><body>{tracked}{pixel}</body></html>"
+    footer = (
+        f'<p style="font-size:12px;color:#666"><a href="{html_lib.escape(preferences_url)}">'
+        "Manage your email preferences</a></p>"
+    )
+    return f"<!DOCTYPE html><html><body>{tracked}{footer}{pixel}</body></html>"
 
 
 def _with_honeypot(base: Mapping[str, str | int], body: str, tracking: Tracking) -> str:

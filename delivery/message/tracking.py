@@ -1,6 +1,6 @@
-"""Signed tracking tokens: what an open pixel, a click link or an unsubscribe link stands
-for, signed with the secret key so nobody can forge one (a click redirect goes only to the
-URL signed into its token: no open redirect)."""
+"""Signed tracking tokens: what an open pixel, a click link, an unsubscribe link or a
+preference-center link stands for, signed with the secret key so nobody can forge one (a
+click redirect goes only to the URL signed into its token: no open redirect)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .errors import InvalidToken
 
-KINDS = ("open", "click", "unsubscribe")
+KINDS = ("open", "click", "unsubscribe", "preferences")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class TrackingUrls:
 
     def unsubscribe(self, token: str) -> str:
         return f"{self.base_url.rstrip('/')}/t/u/{token}"
+
+    def preferences(self, token: str) -> str:
+        return f"{self.base_url.rstrip('/')}/t/p/{token}"
 
 
 class TrackingSigner:

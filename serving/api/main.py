@@ -37,6 +37,8 @@ from .routes import (
 )
 from .routes.contacts import router as contacts_router
 from .routes.messages import router as messages_router
+from .routes.preference_center import router as preference_center_router
+from .routes.preferences import router as preferences_router
 from .routes.suppressions import router as suppressions_router
 
 TITLE = "Postwise API"
@@ -64,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = resolved  # what deps.SettingsDep answers (no dependency override)
     app.include_router(tracking.router)
     app.include_router(account.router)
-    for router in (messages_router, contacts_router, suppressions_router):
+    app.include_router(preference_center_router)
+    for router in (messages_router, contacts_router, suppressions_router, preferences_router):
         app.include_router(router)
     for router in (models.router, auth_users.router, metrics.router, health.router):
         app.include_router(router)

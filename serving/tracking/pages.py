@@ -16,6 +16,11 @@ background:#fff;cursor:pointer}}</style>
 """
 
 
+def page(title: str, body: str) -> str:
+    """A page in the house style; ``title`` is escaped here, ``body`` must already be."""
+    return _PAGE.format(title=escape(title), body=body)
+
+
 def confirm_page() -> str:
     """Asks before unsubscribing: a GET must never unsubscribe (link scanners follow links)."""
     return _PAGE.format(

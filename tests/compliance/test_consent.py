@@ -273,7 +273,7 @@ def test_preferences_outside_their_limits_are_refused() -> None:
     today = date(2026, 6, 1)
     assert check_preferences(Preferences((" News ", "news")), today).topic_opt_outs == ("news",)
     for bad in (
-        Preferences(("no spaces allowed",)),
+        Preferences(("two\nlines",)),
         Preferences(max_per_day=0),
         Preferences(max_per_week=501),
         Preferences(retention_until=today),

@@ -102,7 +102,9 @@ def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
             )
             schedule = defs.resolve_schedule_def("daily_contact_retention")
             assert schedule.cron_schedule == "30 2 * * *"
-            requests = daily_contact_retention(dg.build_schedule_context())
+            context = dg.build_schedule_context(scheduled_execution_time=datetime.now(UTC))
+            requests = daily_contact_retention(context)
+            assert isinstance(requests, list)
             assert sorted(r.partition_key for r in requests) == sorted(cells.regions)
             job = defs.resolve_job_def("contact_retention")
             with dg.DagsterInstance.ephemeral() as instance:

@@ -102,6 +102,7 @@ def snapshot(a: OrgA) -> dict[str, Any]:
         "break_glass": "/v1/break-glass",
         "message": f"/v1/messages/{ids['message_id']}",
         "contact": f"/v1/contacts/{ids['contact_id']}",
+        "preferences": f"/v1/contacts/{ids['contact_id']}/preferences",
         "suppressions": "/v1/suppressions",
     }
     state = {}
@@ -121,6 +122,9 @@ BODIES: dict[tuple[str, str], Case] = {
     ("PUT", "/v1/templates/{template_id}"): lambda a: (TEMPLATE, None),
     ("POST", "/v1/templates/{template_id}/preview"): lambda a: ({}, None),
     ("PATCH", "/v1/campaigns/{campaign_id}"): lambda a: ({"name": "taken"}, None),
+    ("PUT", "/v1/contacts/{contact_id}/preferences"): lambda a: ({"max_per_day": 1}, None),
+    ("POST", "/v1/contacts/{contact_id}/opt-ins"): lambda a: ({"steps": 1}, None),
+    ("POST", "/v1/contacts/{contact_id}/consents:withdraw"): lambda a: ({}, None),
 }
 # Routes whose body or query names A's data (not the path): B's call and its check.
 Check = Callable[[OrgA, httpx.Response], None]

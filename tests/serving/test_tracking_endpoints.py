@@ -42,7 +42,7 @@ def _links(sent: Sent) -> tuple[str, list[str]]:
     """(the hidden honeypot link, the visible links)."""
     anchors = re.findall(r'<a href="([^"]+)"( style="display:none)?', _html(sent))
     hidden = [href for href, style in anchors if style]
-    visible = [href for href, style in anchors if not style]
+    visible = [href for href, style in anchors if not style and "/t/c/" in href]
     assert len(hidden) == 1
     return hidden[0], visible
 
