@@ -20,6 +20,8 @@
     postwise keys rotate|new              key-encryption key rotation
     postwise admin break-glass --org ORG --user EMAIL --reason TEXT --minutes N
                                           raise a user's role for N minutes (alerted, audited)
+    postwise compliance erase|evidence --org ORG --subject EMAIL
+                                          erase a data subject; export their evidence pack
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -39,7 +41,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
-from . import admin_cli, audit_cli
+from . import admin_cli, audit_cli, compliance_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
@@ -460,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.set_defaults(handler=_api_keys_create)
     audit_cli.register(sub)
     admin_cli.register(sub)
+    compliance_cli.register(sub)
     return parser
 
 

@@ -36,6 +36,7 @@ from .routes import (
     webhooks,
 )
 from .routes.contacts import router as contacts_router
+from .routes.erasures import router as erasures_router
 from .routes.messages import router as messages_router
 from .routes.preference_center import router as preference_center_router
 from .routes.preferences import router as preferences_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in (models.router, auth_users.router, metrics.router, health.router):
         app.include_router(router)
+    app.include_router(erasures_router)
     app.add_middleware(
         GuardMiddleware,
         timeout_seconds=resolved.api_request_timeout_seconds,
