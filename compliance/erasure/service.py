@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 
 from warehouse.db import CONTROL, Cells
 
-from ..audit import record
+from ..audit import AuditEntry, record
 from ..crypto import PiiCipher
 from ..errors import ErasureIncomplete, SubjectNotFound
 from .cascade import erase_contact, live_contacts, message_ids_of
@@ -112,36 +112,30 @@ def erase_subject(
     erasure_id = uuid.uuid4()
     erased_at = datetime.now(UTC)
     done: list[CellCertificate] = []
-    for region in cells.regions:
-        with cells.connection(region) as conn:
-            certificate = _erase_in_cell(
-                conn,
-                region,
-                org_id,
-                blind_index,
-                erasure_id=erasure_id,
-                erased_at=erased_at,
-                requested_by=requested_by,
-                redis_target=redis_target,
-            )
-        if certificate is not None:
-            done.append(certificate)
+    try:
+        for region in cells.regions:
+            with cells.connection(region) as conn:
+                certificate = _erase_in_cell(
+                    conn,
+                    region,
+                    org_id,
+                    blind_index,
+                    erasure_id=erasure_id,
+                    erased_at=erased_at,
+                    requested_by=requested_by,
+                    redis_target=redis_target,
+                )
+            if certificate is not None:
+                done.append(certificate)
+    except Exception as exc:
+        # Cells already erased stay erased (their transactions committed): the control log
+        # still gets their certificate, marked incomplete; a repeat finishes the rest.
+        if done:
+            _certify(cells, requested_by, org_id, blind_index, erasure_id, erased_at, done, exc)
+        raise
     if not done:
         return _first_erasure(cells, org_id, blind_index)
-    with cells.connection(CONTROL) as conn:
-        entry = record(
-            conn,
-            actor=requested_by,
-            action=CERTIFICATE,
-            subject=subject_ref(blind_index),
-            org_id=org_id,
-            details={
-                "erasure_id": str(erasure_id),
-                "erased_at": erased_at.isoformat(),
-                "subject_hash": subject_hash(blind_index).hex(),
-                "cells": [certificate.as_json() for certificate in done],
-            },
-        )
+    entry = _certify(cells, requested_by, org_id, blind_index, erasure_id, erased_at, done)
     return ErasureResult(
         erasure_id=erasure_id,
         org_id=org_id,
@@ -152,6 +146,36 @@ def erase_subject(
         cells=done,
         control_audit_id=entry.audit_id,
     )
+
+
+def _certify(
+    cells: Cells,
+    requested_by: str,
+    org_id: uuid.UUID,
+    blind_index: bytes,
+    erasure_id: uuid.UUID,
+    erased_at: datetime,
+    done: list[CellCertificate],
+    failure: Exception | None = None,
+) -> AuditEntry:
+    """The control database's certificate, naming every cell's."""
+    details: dict[str, Any] = {
+        "erasure_id": str(erasure_id),
+        "erased_at": erased_at.isoformat(),
+        "subject_hash": subject_hash(blind_index).hex(),
+        "cells": [certificate.as_json() for certificate in done],
+    }
+    if failure is not None:
+        details["incomplete"] = type(failure).__name__  # its message may quote row values
+    with cells.connection(CONTROL) as conn:
+        return record(
+            conn,
+            actor=requested_by,
+            action=CERTIFICATE,
+            subject=subject_ref(blind_index),
+            org_id=org_id,
+            details=details,
+        )
 
 
 def _erase_in_cell(

@@ -31,7 +31,8 @@ from compliance.erasure import (
     subject_hash,
     subject_ref,
 )
-from compliance.errors import SubjectNotFound
+from compliance.errors import ErasureIncomplete, SubjectNotFound
+from simulator.esp import free_port
 from warehouse.db import CONTROL, Cells
 
 
@@ -199,6 +200,46 @@ def test_another_organization_holding_the_same_address_keeps_its_contact(
     assert status == ("active",)
     assert events == (200,)
     assert reason == ("unsubscribe",)
+
+
+def test_when_redis_cannot_be_cleared_the_cell_is_left_untouched_and_a_retry_finishes(
+    erasure_cells: Cells,
+    cipher: PiiCipher,
+    org_id: uuid.UUID,
+    redis_client: redis.Redis,
+    prefix: str,
+) -> None:
+    email = _address("retry")
+    subject = seed_contact(
+        erasure_cells, cipher, org_id, email, _name(), client=redis_client, prefix=prefix
+    )
+    down = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+
+    with pytest.raises(ErasureIncomplete):
+        erase_subject(
+            erasure_cells,
+            cipher,
+            org_id,
+            email,
+            requested_by="t",
+            redis_target=RedisTarget(down, prefix),
+        )
+    with erasure_cells.connection("eu") as conn:
+        still = conn.execute(
+            "SELECT status FROM contacts WHERE contact_id = %s", (subject.contact_id,)
+        ).fetchone()
+    assert still == ("active",)
+
+    done = erase_subject(
+        erasure_cells,
+        cipher,
+        org_id,
+        email,
+        requested_by="t",
+        redis_target=RedisTarget(redis_client, prefix),
+    )
+    assert not done.already_erased
+    assert search_redis(redis_client, prefix, subject.needles()) == {}
 
 
 def test_an_address_the_organization_never_held_is_not_found(
