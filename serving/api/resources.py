@@ -67,6 +67,7 @@ class Resources:
             settings.database_prefix,
             dedupe_seconds=settings.tracking_dedupe_seconds,
             scanner_memory_seconds=settings.tracking_scanner_memory_seconds,
+            consent_policy_version=settings.consent_policy_version,
         )
         rules = BotRules(scanner_window_seconds=settings.tracking_scanner_window_seconds)
         ops = Operations.open(settings, cells, client)

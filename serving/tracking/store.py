@@ -14,7 +14,9 @@ timeout, not one per hit.
 
 Unsubscribing happens once per message: under a transaction-scoped advisory lock on the
 message, an ``unsubscribed`` event is written only if the message has none, and the address
-is suppressed for the organization (``ON CONFLICT DO NOTHING`` keeps an earlier reason).
+is suppressed for the organization (``ON CONFLICT DO NOTHING`` keeps an earlier reason);
+the contact's email consents are withdrawn, each recorded in ``consent_events`` with
+source ``unsubscribe_link``, the client's IP and user agent.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import redis
 
+from compliance.consent import Evidence, Subject, withdraw
+from compliance.errors import ConsentTransitionRefused
 from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
@@ -71,8 +75,10 @@ class TrackingStore:
         scanner_memory_seconds: int = 3600,
         pool_timeout_seconds: float = 5.0,
         writer: EventWriter | None = None,
+        consent_policy_version: str = "v1",
     ) -> None:
         self.cells = cells
+        self.consent_policy_version = consent_policy_version
         self.redis = redis_client
         self.key_prefix = key_prefix
         self.dedupe_seconds = dedupe_seconds
@@ -220,6 +226,14 @@ class TrackingStore:
         """Suppress the contact's address for ``org_id`` and record the unsubscribe once."""
         with self._connection(region) as conn:
             suppressed = _suppress(conn, org_id, contact_id, details.get("channel", ""))
+            evidence = Evidence(
+                "unsubscribe_link",
+                self.consent_policy_version,
+                details.get("ip"),
+                details.get("user_agent") or None,
+            )
+            _withdraw_email_consents(conn, Subject(contact_id, org_id, region, "marketing"),
+                                     evidence)  # fmt: skip
             if ref is None:
                 return Unsubscribed(recorded=False, suppressed=suppressed)
             conn.execute(
@@ -247,6 +261,23 @@ class TrackingStore:
             )
             recorded = self.writer.write(conn, [event]) == 1
         return Unsubscribed(recorded=recorded, suppressed=suppressed)
+
+
+def _withdraw_email_consents(
+    conn: psycopg.Connection, marketing: Subject, evidence: Evidence
+) -> None:
+    """Withdraw the contact's marketing consent and every other email consent it holds,
+    each recorded in consent_events (a withdrawn one stays as it is)."""
+    rows = conn.execute(
+        "SELECT purpose FROM consents WHERE contact_id = %s AND channel = 'email' "
+        "AND status <> 'withdrawn'",
+        (marketing.contact_id,),
+    ).fetchall()
+    for purpose in sorted({marketing.purpose, *(row[0] for row in rows)}):
+        try:
+            withdraw(conn, replace(marketing, purpose=purpose), evidence)
+        except ConsentTransitionRefused:  # the contact is gone or erased: nothing to withdraw
+            return
 
 
 def _suppress(

@@ -272,3 +272,19 @@ def test_every_email_links_to_the_recipient_s_preference_center(
     assert found and "/t/p/" in text_part
     page = httpx.get(html.unescape(found.group(1)))
     assert page.status_code == 200 and "Your email preferences" in page.text
+
+
+def test_the_unsubscribe_link_withdraws_consent_with_its_evidence(
+    send_message: SendMessage, serving_cells: Cells, api_url: str
+) -> None:
+    sent = send_message("eu")
+    message = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    link = str(message["List-Unsubscribe"]).split(",")[0].strip(" <>")
+    answer = httpx.post(
+        served(link, api_url), data={"List-Unsubscribe": "One-Click"}, headers=BROWSER
+    )
+    assert answer.status_code == 200, answer.text
+    assert consent(serving_cells, sent.contact_id) == ("withdrawn", 1, 0)
+    assert events(serving_cells, sent.contact_id) == [
+        ("withdrawn", None, "unsubscribe_link", "198.51.100.23", BROWSER["User-Agent"], "v1")
+    ]
