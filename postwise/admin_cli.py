@@ -64,6 +64,7 @@ def _break_glass(args: argparse.Namespace, settings: Settings) -> int:
                 minutes=args.minutes,
                 granted_by=operator(),
                 max_minutes=settings.break_glass_max_minutes,
+                webhook_attempts=settings.webhook_max_attempts,
             )
         except (GrantRefused, GrantTargetMissing) as exc:
             raise BootstrapError(str(exc)) from None

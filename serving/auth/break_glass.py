@@ -3,7 +3,8 @@
 An owner (signed in with a second factor, or an owner API key) or an operator at the
 command line (``postwise admin break-glass``) grants a user a higher role for at most
 ``BREAK_GLASS_MAX_MINUTES``, with a mandatory reason. The grant raises an alert: a WARNING
-log line and a ``break_glass.granted`` entry in the control database's audit log. It ends
+log line, a ``break_glass.granted`` entry in the control database's audit log and a
+``security.break_glass`` webhook event to the organization's subscribed endpoints. It ends
 by itself at ``expires_at`` and can be revoked earlier (``break_glass.revoked``). While it is
 live the user's requests carry the elevated role, and each one is audited
 (``break_glass.action``: method, path, status; see :mod:`serving.api.break_glass_audit`).
@@ -20,6 +21,7 @@ import psycopg
 
 from compliance.audit import record
 
+from ..webhooks import outbox
 from .roles import Role
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,10 @@ def grant(
     minutes: int,
     granted_by: str,
     max_minutes: int,
+    webhook_attempts: int = 8,
 ) -> Grant:
-    """Raise ``user_id`` to ``role`` for ``minutes``; audited and logged as an alert."""
+    """Raise ``user_id`` to ``role`` for ``minutes``; audited, logged as an alert and
+    announced to the organization's webhook endpoints (``webhook_attempts`` tries each)."""
     reason = reason.strip()
     if not reason:
         raise GrantRefused("reason_required", "a break-glass grant needs a reason")
@@ -129,6 +133,19 @@ def grant(
             "reason": reason,
             "expires_at": made.expires_at.isoformat(),
         },
+    )
+    outbox.emit(
+        conn,
+        org_id,
+        "security.break_glass",
+        {
+            "grant_id": str(made.grant_id),
+            "user_id": str(user_id),
+            "role": role.value,
+            "granted_by": granted_by,
+            "expires_at": made.expires_at.isoformat(),
+        },
+        max_attempts=webhook_attempts,
     )
     log.warning(
         "break-glass grant %s: user %s of org %s raised from %s to %s until %s by %s: %s",

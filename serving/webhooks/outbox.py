@@ -22,6 +22,7 @@ EVENT_TYPES = (
     "message.bounced",
     "message.complained",
     "campaign.sent",
+    "security.break_glass",  # a break-glass grant was made (serving.auth.break_glass)
     "ping",
 )
 

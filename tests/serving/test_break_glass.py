@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from api_kit import Tenants
+from campaign_kit import remove_org_rows
 from factor_kit import admin_tokens, bearer, enrol_totp, login, totp_login, user_id_of
 from ops_kit import add_user, people_fixture  # noqa: F401 (a fixture)
 
@@ -88,7 +89,27 @@ def test_a_grant_alerts_elevates_audits_every_action_and_expires(
     tenant = people.org()
     owner, _ = admin_tokens(api_url, add_user(people.cells, tenant.org_id))
     _, analyst = analyst_with_factor(people, tenant.org_id, api_url)
+    hook = httpx.post(
+        f"{api_url}/v1/webhooks/endpoints",
+        headers=bearer(owner["access_token"]),
+        json={"url": "https://hooks.acme.example/alerts", "event_types": ["security.break_glass"]},
+    )
+    assert hook.status_code == 201, hook.text
+    try:
+        _grant_alerts_elevates_audits_and_expires(people, api_url, caplog, owner, analyst)
+    finally:
+        remove_org_rows(people.cells, [tenant.org_id])
+
+
+def _grant_alerts_elevates_audits_and_expires(
+    people: Tenants,
+    api_url: str,
+    caplog: pytest.LogCaptureFixture,
+    owner: dict[str, str],
+    analyst: str,
+) -> None:
     analyst_id = user_id_of(api_url, analyst)
+    org_id = uuid.UUID(httpx.get(f"{api_url}/v1/me", headers=bearer(analyst)).json()["org_id"])
 
     def users_status() -> int:
         return httpx.get(f"{api_url}/v1/users", headers=bearer(analyst)).status_code
@@ -109,13 +130,20 @@ def test_a_grant_alerts_elevates_audits_every_action_and_expires(
     grant_id = made.json()["grant_id"]
     assert made.json()["granted_by"].startswith("user:")
     assert any(grant_id in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
-    [granted] = audit(people.cells, "break_glass.granted", tenant.org_id)
+    [granted] = audit(people.cells, "break_glass.granted", org_id)
     assert (granted["grant_id"], granted["reason"], granted["role"]) == (
         grant_id,
         "INC-2: payroll webhook down",
         "owner",
     )
     assert granted["from_role"] == "analyst" and granted["subject"] == f"user:{analyst_id}"
+    with people.cells.connection("control") as conn:
+        alerts = conn.execute(
+            "SELECT payload FROM webhook_deliveries WHERE org_id = %s "
+            "AND event_type = 'security.break_glass'",
+            (org_id,),
+        ).fetchall()
+    assert [a[0]["data"]["grant_id"] for a in alerts] == [grant_id]
 
     until(lambda: users_status() == 200)
     me = httpx.get(f"{api_url}/v1/me", headers=bearer(analyst)).json()
@@ -127,7 +155,7 @@ def test_a_grant_alerts_elevates_audits_every_action_and_expires(
     )
     assert under_grant.status_code == 403
 
-    actions = audit(people.cells, "break_glass.action", tenant.org_id)
+    actions = audit(people.cells, "break_glass.action", org_id)
     assert {(a["method"], a["path"], a["status"]) for a in actions} >= {
         ("GET", "/v1/users", 200),
         ("GET", "/v1/me", 200),
@@ -143,9 +171,9 @@ def test_a_grant_alerts_elevates_audits_every_action_and_expires(
             (grant_id,),
         )
     until(lambda: users_status() == 403)
-    counted = len(audit(people.cells, "break_glass.action", tenant.org_id))
+    counted = len(audit(people.cells, "break_glass.action", org_id))
     assert httpx.get(f"{api_url}/v1/me", headers=bearer(analyst)).json()["role"] == "analyst"
-    assert len(audit(people.cells, "break_glass.action", tenant.org_id)) == counted
+    assert len(audit(people.cells, "break_glass.action", org_id)) == counted
     gone = httpx.delete(
         f"{api_url}/v1/break-glass/{grant_id}", headers=bearer(owner["access_token"])
     )

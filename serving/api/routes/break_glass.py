@@ -89,6 +89,7 @@ def create_grant(
                 minutes=body.minutes,
                 granted_by=principal.subject,
                 max_minutes=settings.break_glass_max_minutes,
+                webhook_attempts=settings.webhook_max_attempts,
             )
     except GrantRefused as exc:
         raise ValidationFailed(exc.code, str(exc)) from None

@@ -34,7 +34,13 @@ ENDPOINT_NOT_FOUND = {
 }
 Manager = Annotated[Principal, Depends(require(Permission.WEBHOOKS_MANAGE))]
 MAX_INBOUND_BYTES = 1_000_000
-EventType = Literal["message.delivered", "message.bounced", "message.complained", "campaign.sent"]
+EventType = Literal[
+    "message.delivered",
+    "message.bounced",
+    "message.complained",
+    "campaign.sent",
+    "security.break_glass",
+]
 _WRITER = EventWriter()
 
 
