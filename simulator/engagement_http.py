@@ -60,6 +60,9 @@ class EngagementError(RuntimeError):
     """A message the simulated recipients cannot read (no HTML part)."""
 
 
+PREFERENCE_CENTER = "/t/p/"  # path of the preference-center link in every email's footer
+
+
 @dataclass(frozen=True)
 class TrackedMessage:
     """What a mail client finds in one accepted message."""
@@ -140,6 +143,8 @@ def read_message(recipient: str, raw: bytes) -> TrackedMessage:
         attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
         href = unescape(attrs.get("href", ""))
         if not href.startswith(("http://", "https://")):
+            continue
+        if PREFERENCE_CENTER in href:  # the footer's settings link, not the content's
             continue
         (hidden if _HIDDEN.search(attrs.get("style", "")) else visible).append(href)
     unsubscribe = None
