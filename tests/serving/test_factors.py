@@ -137,7 +137,7 @@ def test_totp_enrolment_and_two_step_login(
     ).json()
     assert amr_of(refreshed["access_token"]) == ["pwd", "mfa"]
     weak = httpx.delete(f"{api_url}/v1/factors/totp", headers=headers)
-    assert (weak.status_code, weak.json()["code"]) == (401, "second_factor_required")
+    assert (weak.status_code, weak.json()["code"]) == (403, "second_factor_required")
     listed = httpx.get(f"{api_url}/v1/factors", headers=bearer(tokens["access_token"])).json()
     assert [f["kind"] for f in listed] == ["totp"]
 

@@ -33,7 +33,7 @@ router = APIRouter(route_class=ProtobufRoute, prefix="/v1", tags=["second factor
 CODE = Field(pattern=r"^[0-9]{6}$", description="the 6-digit code", examples=["492039"])
 MFA_TOKEN = Field(min_length=1, max_length=4096, description="the mfa_token of the login's answer")
 NEEDS_FACTOR = {
-    401: ("second_factor_required", "sign in with your second factor to change your factors")
+    403: ("second_factor_required", "sign in with your second factor to change your factors")
 }
 CredentialPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_-]{1,1400}$", description="the credential id, base64url")

@@ -21,7 +21,13 @@ import psycopg
 from compliance.audit import record
 from warehouse.db import Cells
 
-from ...errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from ...errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    SecondFactorRequired,
+    ValidationFailed,
+)
 from ..roles import Principal
 from ..tokens import PASSWORD, SECOND_FACTOR, Denylist, TokenClaims, TokenIssuer, TokenPair
 from . import security_keys, store, totp
@@ -207,9 +213,8 @@ class SecondFactors:
         if SECOND_FACTOR not in principal.amr:
             with self._control() as conn:
                 if store.factor_methods(conn, user_id):
-                    raise AuthenticationFailed(
-                        "second_factor_required",
-                        "sign in with your second factor to change your factors",
+                    raise SecondFactorRequired(
+                        "sign in with your second factor to change your factors"
                     )
         return user_id
 
