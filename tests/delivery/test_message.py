@@ -195,3 +195,16 @@ def test_non_ascii_subjects_and_names_are_encoded_words() -> None:
     message = _parse(raw)
     assert message["Subject"] == "Grüße aus Köln"
     assert message["From"] == "Zoë <news@news.acme.example>"
+
+
+def test_every_message_links_to_the_recipient_s_preference_center() -> None:
+    message = _parse(_build())
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    found = re.findall(r'href="https://t\.postwise\.example/t/p/([^"]+)"', html_part.get_content())
+    assert len(found) == 1  # in the footer, signed, and not a click-tracked link
+    claims = SIGNER.verify("preferences", found[0])
+    assert claims == {"c": str(CONTACT_ID), "o": str(ORG_ID), "r": "eu"}
+    assert f"https://t.postwise.example/t/p/{found[0]}" in text_part.get_content()
+    with pytest.raises(InvalidToken):
+        SIGNER.verify("unsubscribe", found[0])
