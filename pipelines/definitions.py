@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import checks, features, learning, refresh, retention, upkeep
+from . import audit, checks, features, learning, refresh, retention, upkeep
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
@@ -20,6 +20,7 @@ defs = dg.Definitions(
         upkeep.event_partitions,
         upkeep.email_events_hourly,
         retention.expired_contacts_anonymized,
+        audit.audit_checkpoints,
     ],
     asset_checks=checks.row_count_checks,
     jobs=[
@@ -29,6 +30,7 @@ defs = dg.Definitions(
         learning.training_job,
         learning.scoring_job,
         retention.retention_job,
+        audit.audit_job,
     ],
     schedules=[
         refresh.hourly_marts_refresh,
@@ -38,6 +40,7 @@ defs = dg.Definitions(
         learning.weekly_training,
         learning.daily_scoring,
         retention.daily_contact_retention,
+        audit.hourly_audit_checkpoints,
     ],
     sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={
