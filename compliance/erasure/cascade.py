@@ -54,7 +54,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE a.attname = 'contact_id' AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_%%'
+  AND n.nspname NOT LIKE 'pg\\_%'
 ORDER BY 1, 2
 """
 
