@@ -1,3 +1,5 @@
-"""Compliance: PII encryption and blind indexes; later consent and opt-in workflows, suppression,
-residency, the right-to-be-forgotten cascade and the audit chain.
+"""Compliance: PII encryption and blind indexes (``crypto``, ``keys``), consent and opt-in
+workflows (``consent``), residency (``residency``), data expiration (``retention``), the
+right-to-be-forgotten cascade (``erasure``), evidence packs (``evidence``) and the
+hash-chained audit log (``audit``).
 """
