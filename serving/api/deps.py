@@ -100,21 +100,25 @@ async def get_principal(request: Request, resources: ResourcesDep) -> Principal:
         user = await run_in_threadpool(
             _admitted, resources, resources.ops.sessions.authenticate, authorization[7:].strip()
         )
+        request.state.principal = user  # for serving.api.audit_trail
         if user.grant_id is not None:
-            request.state.break_glass = user  # audited by serving.api.break_glass_audit
+            request.state.break_glass = user
         return user
     signed = sent(request)  # a protobuf body is signed as sent, not as decoded
     body = await signed.body()
     path = signed_target(request.scope)
     headers = {k.lower(): v for k, v in signed.headers.items()}
     if resources.aredis is not None:
-        return await resources.authenticator.authenticate_async(
+        key = await resources.authenticator.authenticate_async(
             headers, request.method, path, body, resources.ops.claim_and_admit
         )
-    return await run_in_threadpool(
-        _admitted, resources, resources.authenticator.authenticate, headers, request.method,
-        path, body,
-    )  # fmt: skip
+    else:
+        key = await run_in_threadpool(
+            _admitted, resources, resources.authenticator.authenticate, headers,
+            request.method, path, body,
+        )  # fmt: skip
+    request.state.principal = key
+    return key
 
 
 def _admitted(

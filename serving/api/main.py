@@ -17,7 +17,7 @@ from starlette.types import Scope
 from postwise.settings import Settings, get_settings
 
 from ..resilience import ApiMetrics, GuardMiddleware
-from .break_glass_audit import BreakGlassAudit
+from .audit_trail import AuditTrail
 from .handlers import install_error_handlers
 from .resources import Resources
 from .responses import install_openapi
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(factors.router)
     app.include_router(break_glass.router)
-    app.add_middleware(BreakGlassAudit)  # outermost: every answer under a grant is audited
+    app.add_middleware(AuditTrail)  # outermost: audited answers are not sent unrecorded
     install_error_handlers(app)
     install_openapi(app)
     return app

@@ -7,7 +7,7 @@ log line, a ``break_glass.granted`` entry in the control database's audit log an
 ``security.break_glass`` webhook event to the organization's subscribed endpoints. It ends
 by itself at ``expires_at`` and can be revoked earlier (``break_glass.revoked``). While it is
 live the user's requests carry the elevated role, and each one is audited
-(``break_glass.action``: method, path, status; see :mod:`serving.api.break_glass_audit`).
+(``break_glass.action``: method, path, status; see :mod:`serving.api.audit_trail`).
 """
 
 from __future__ import annotations
