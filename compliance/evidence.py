@@ -41,7 +41,7 @@ from warehouse.db import CONTROL, Cells
 
 from .audit import AuditEntry, entries, first_break, record
 from .crypto import PiiCipher
-from .erasure.subject import subject_hash, subject_ref
+from .subjects import subject_hash, subject_ref
 
 MANIFEST = "manifest.json"
 EXPORTED = "evidence.exported"

@@ -21,6 +21,7 @@ from datetime import date
 import psycopg
 
 from .audit import record
+from .subjects import contact_subject
 
 RETENTION_ACTOR = "retention_schedule"
 
@@ -66,6 +67,7 @@ def anonymize_contact_for_retention(
 ) -> None:
     """Destroy one contact's personal data and mark it ``erased`` (see the module doc)."""
     placeholder = hashlib.sha256(b"retention-expired|" + contact_id.bytes).digest()
+    subject = contact_subject(conn, contact_id)  # before the blind index is replaced
     conn.execute(
         "UPDATE contacts SET email_ciphertext = '', name_ciphertext = NULL, "
         "wrapped_data_key = '', email_blind_index = %s, email_domain = '', "
@@ -82,7 +84,7 @@ def anonymize_contact_for_retention(
         conn,
         actor=RETENTION_ACTOR,
         action="contact.retention_anonymized",
-        subject=f"contact:{contact_id}",
+        subject=subject,
         org_id=org_id,
         details={"retention_until_before": today.isoformat()},
     )

@@ -16,6 +16,7 @@ import psycopg
 
 from ..audit import record
 from ..errors import InvalidPreferences
+from ..subjects import contact_subject
 
 TOPIC = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")  # a campaign topic: one line of text
 MAX_TOPICS = 50
@@ -109,7 +110,7 @@ def save_preferences(
             conn,
             actor=actor,
             action="preferences.updated",
-            subject=f"contact:{contact_id}",
+            subject=contact_subject(conn, contact_id),
             org_id=org_id,
             details={
                 "source": source,

@@ -22,6 +22,7 @@ import psycopg
 
 from ..audit import record
 from ..errors import ConsentTransitionRefused, OptInTokenInvalid, OptInTokenUsed
+from ..subjects import contact_subject
 from .states import ConsentState, advance
 from .tokens import OptInClaims, OptInTokens
 
@@ -178,7 +179,7 @@ def _write(
         conn,
         actor=evidence.actor,
         action=f"consent.{action}",
-        subject=f"contact:{subject.contact_id}",
+        subject=contact_subject(conn, subject.contact_id),
         org_id=subject.org_id,
         details={
             "channel": subject.channel,

@@ -3,8 +3,8 @@ organization and from Redis, with a certificate in the audit log (:mod:`.service
 per-table cascade (:mod:`.cascade`), and training inputs without erased subjects
 (:mod:`.training`)."""
 
+from ..subjects import subject_hash, subject_ref
 from .service import CERTIFICATE, CellCertificate, ErasureResult, RedisTarget, erase_subject
-from .subject import subject_hash, subject_ref
 from .training import NOT_ERASED, read_training_table
 
 __all__ = [

@@ -33,9 +33,9 @@ from warehouse.db import CONTROL, Cells
 from ..audit import AuditEntry, record
 from ..crypto import PiiCipher
 from ..errors import ErasureIncomplete, SubjectNotFound
+from ..subjects import subject_hash, subject_ref
 from .cascade import erase_contact, live_contacts, message_ids_of
 from .redis_keys import delete_subject_keys, identifiers
-from .subject import subject_hash, subject_ref
 
 CERTIFICATE = "erasure.certificate"
 

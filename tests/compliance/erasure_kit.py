@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ import redis
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from compliance.audit import record
+from compliance.consent import Evidence, Preferences, Subject, grant, save_preferences
 from compliance.crypto import PiiCipher
 from postwise.settings import Settings
 from warehouse.db import CONTROL, Cells
@@ -110,26 +111,16 @@ def seed_contact(
                 email.split("@")[1], region, Jsonb({"nickname": name}),
             ),
         )  # fmt: skip
-        conn.execute(
-            "INSERT INTO consents (contact_id, purpose, status, policy_version) "
-            "VALUES (%s, 'marketing', 'granted', 'v1')",
-            (contact_id,),
-        )
-        conn.execute(
-            "INSERT INTO consent_events (contact_id, org_id, purpose, action, source, ip, "
-            "user_agent, policy_version) VALUES (%s, %s, 'marketing', 'granted', 'signup_form', "
-            "'203.0.113.7', %s, 'v1')",
-            (contact_id, org_id, f"Mozilla/5.0 ({name})"),
-        )
-        # As the consent workflow audits a change: the contact named by id, no address.
-        record(
+        # Consent through the product's workflow, so its consents, consent_events and audit
+        # entries are the ones erasure meets in production.
+        grant(
             conn,
-            actor="test",
-            action="consent.granted",
-            subject=f"contact:{contact_id}",
-            org_id=org_id,
-            details={"purpose": "marketing", "source": "signup_form"},
+            Subject(contact_id, org_id, region, "marketing"),
+            Evidence("signup_form", "v1", "203.0.113.7", f"Mozilla/5.0 ({name})"),
         )
+        save_preferences(conn, org_id, contact_id, Preferences(topic_opt_outs=("offers",)),
+                         actor="data_subject", source="preference_center",
+                         today=datetime.now(UTC).date())  # fmt: skip
         conn.execute(
             "INSERT INTO suppressions (org_id, email_blind_index, reason) "
             "VALUES (%s, %s, 'unsubscribe')",

@@ -34,6 +34,7 @@ from compliance.errors import (
     OptInTokenInvalid,
     OptInTokenUsed,
 )
+from compliance.subjects import contact_subject
 from postwise.settings import Settings
 from warehouse.db import Cells
 
@@ -207,7 +208,7 @@ def test_a_triple_opt_in_takes_sign_up_email_and_preference_confirmation(
     actions = [(e[0], e[1]) for e in consent_events(cells, subject.contact_id)]
     assert actions == [("requested", 1), ("confirmed", 2), ("preferences_confirmed", 3)]
     with cells.connection(REGION) as conn:
-        audited = list(entries(conn, subject=f"contact:{subject.contact_id}"))
+        audited = list(entries(conn, subject=contact_subject(conn, subject.contact_id)))
     assert [e.action for e in audited] == [
         "consent.requested", "consent.confirmed", "consent.preferences_confirmed"
     ]  # fmt: skip

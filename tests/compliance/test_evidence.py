@@ -71,7 +71,10 @@ def test_a_pack_holds_the_consent_proof_messages_suppressions_and_a_verified_exc
     assert files["erasures.json"] == []
     eu = files["audit.json"]["eu"]
     assert eu["chain"]["intact"] and eu["chain"]["entries"] >= 1
-    assert [entry["action"] for entry in eu["excerpt"]] == ["consent.granted"]
+    assert [entry["action"] for entry in eu["excerpt"]] == [
+        "consent.granted",
+        "preferences.updated",
+    ]
     assert all(entry["hash_matches"] for entry in eu["excerpt"])
     assert files[MANIFEST]["subject"] == subject_ref(subject.blind_index)
     with erasure_cells.connection(CONTROL) as conn:
