@@ -102,7 +102,7 @@ def log_training(
     client = MlflowClient(tracking_uri=tracking_uri)
     name = registered_name(model, region)
     experiment_id = ensure_experiment(client, name, artifact_root)
-    example = mlflow_frame(result.input_example)
+    example = mlflow_frame(without_identities(result.input_example))
     output = result.python_model.predict(None, example)
     with warnings.catch_warnings():
         # Counts are integers in the marts and stay so at scoring time: MLflow's hint about
@@ -171,6 +171,19 @@ def promote_if_better(
             client.log_metric(run_id, "champion_score", champion_score)
     log.info("%s", decision.describe())
     return decision
+
+
+IDENTITY_COLUMNS = ("contact_id",)
+
+
+def without_identities(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with recipient identifiers replaced by placeholders: an input example is
+    kept in MLflow for good, where an erasure cannot reach it."""
+    out = frame.copy()
+    for column in IDENTITY_COLUMNS:
+        if column in out.columns:
+            out[column] = [str(uuid.UUID(int=position + 1)) for position in range(len(out))]
+    return out
 
 
 def mlflow_frame(frame: pd.DataFrame) -> pd.DataFrame:

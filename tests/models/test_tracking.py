@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -96,3 +97,27 @@ def test_each_region_has_its_own_registered_model(mlflow_tracking_uri: tuple[str
         promote_if_better(client, registered_name("scaler", region), version)
     assert load_champion(uri, "scaler", "na").predict(pd.DataFrame({"x": [1.0]}))["y"][0] == 5.0
     assert load_champion(uri, "scaler", "apac").predict(pd.DataFrame({"x": [1.0]}))["y"][0] == 7.0
+
+
+def test_input_examples_keep_no_recipient_identifiers(
+    mlflow_tracking_uri: tuple[str, Path],
+) -> None:
+    uri, artifacts = mlflow_tracking_uri
+    real_ids = [str(uuid.uuid4()) for _ in range(2)]
+    training = TrainingResult(
+        python_model=Doubler(2.0),
+        input_example=pd.DataFrame({"contact_id": real_ids, "x": [1.0, 2.0]}),
+        params={},
+        metrics={"validation_auc": 0.5},
+        validation_metric="validation_auc",
+    )
+    log_training(
+        training, tracking_uri=uri, model="identities", region="eu", artifact_root=artifacts
+    )
+    logged = " ".join(
+        path.read_text(errors="replace")
+        for path in artifacts.rglob("*")
+        if path.is_file() and path.stat().st_size < 1_000_000
+    )
+    assert not any(real in logged for real in real_ids)
+    assert "00000000-0000-0000-0000-000000000001" in logged
