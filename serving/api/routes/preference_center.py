@@ -55,11 +55,20 @@ def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {}}}
 
 
+def _form_errors() -> dict[str, Any]:
+    """422: a form value out of its limits answers the page (HTML); a request the schema
+    refuses (a path or form field of the wrong shape) the common JSON error."""
+    documented = errors(422)[422]
+    documented["description"] = "A form value out of its limits (HTML), or a malformed request"
+    documented["content"]["text/html"] = {}
+    return documented
+
+
 LINK_ERRORS: dict[int | str, dict[str, Any]] = {
     400: _html("Not a valid link"),
     409: _html("The link was already used, or the consent does not allow the step"),
     410: _html("The link has expired"),
-    422: _html("A form value out of its limits"),
+    422: _form_errors(),
 }
 
 
