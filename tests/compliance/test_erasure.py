@@ -11,14 +11,12 @@ import uuid
 
 import pytest
 import redis
+from data_search import search_everything, search_redis, table_digests
 from erasure_kit import (  # noqa: F401 - fixtures
     cipher_fixture,
     erasure_cells_fixture,
     org_id_fixture,
-    search_everything,
-    search_redis,
     seed_contact,
-    table_digests,
 )
 
 from compliance.audit import entries, first_break

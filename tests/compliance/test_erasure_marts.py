@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from erasure_kit import search_everything
+from data_search import search_everything
 
 from compliance.crypto import PiiCipher
 from compliance.erasure import erase_subject
