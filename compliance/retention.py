@@ -1,26 +1,28 @@
-"""Data expiration: contacts whose ``retention_until`` date has passed are anonymized.
+"""Data expiration: contacts whose ``retention_until`` date has passed are erased.
 
 :func:`anonymize_expired_contacts` runs in one region cell (the daily Dagster schedule
-calls it per region). For each expired contact it destroys the personal data: the wrapped
-data key (crypto-shredding: copies of the ciphertexts in backups become unreadable), the
-ciphertexts, the blind index (replaced by a value derived from the contact id, which
-no address maps to), the name, the attributes and the address's domain; the IP address and
-user agent of its consent events are cleared and its preferences removed. The contact row
-stays, marked ``erased``, so aggregates over messages and events keep adding up. Each
-anonymization is audited. This is the small, retention-specific part; the full
-right-to-be-forgotten cascade (messages, events, features, Redis) is the erasure module's.
+calls it per region). Each expired contact goes through the same per-table cascade as a
+right-to-be-forgotten request (:func:`compliance.erasure.cascade.erase_contact`): the data
+key and ciphertexts are destroyed (crypto-shredding), events, consents, preferences, scores
+and mart rows are deleted, messages and consent evidence are kept under a random pseudonym
+without IP address or user agent, and the pseudonym joins ``erased_subjects`` so training
+leaves it out. Two differences from an erasure request: no ``erasure`` suppression is added
+(the person did not ask not to be contacted; suppressions they already had stay), and Redis
+is not touched (its per-message keys expire within days, long before any retention date).
+Each contact is one transaction with its audit entry.
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from .audit import record
+from .erasure.cascade import ContactErasure, erase_contact, message_ids_of
 from .subjects import contact_subject
 
 RETENTION_ACTOR = "retention_schedule"
@@ -64,27 +66,31 @@ def anonymize_expired_contacts(
 
 def anonymize_contact_for_retention(
     conn: psycopg.Connection, contact_id: uuid.UUID, org_id: uuid.UUID, today: date
-) -> None:
-    """Destroy one contact's personal data and mark it ``erased`` (see the module doc)."""
-    placeholder = hashlib.sha256(b"retention-expired|" + contact_id.bytes).digest()
+) -> ContactErasure:
+    """Erase one expired contact's personal data (see the module doc)."""
     subject = contact_subject(conn, contact_id)  # before the blind index is replaced
-    conn.execute(
-        "UPDATE contacts SET email_ciphertext = '', name_ciphertext = NULL, "
-        "wrapped_data_key = '', email_blind_index = %s, email_domain = '', "
-        "attributes = '{}'::jsonb, status = 'erased', updated_at = now() "
-        "WHERE contact_id = %s AND org_id = %s",
-        (placeholder, contact_id, org_id),
+    row = conn.execute(
+        "SELECT email_blind_index FROM contacts WHERE contact_id = %s", (contact_id,)
+    ).fetchone()
+    assert row is not None
+    erased = erase_contact(
+        conn, org_id, contact_id, bytes(row[0]), message_ids_of(conn, contact_id), suppress=False
     )
     conn.execute(
-        "UPDATE consent_events SET ip = NULL, user_agent = NULL WHERE contact_id = %s",
-        (contact_id,),
+        "INSERT INTO erased_subjects (pseudonym, org_id, erased_on, training_rows) "
+        "VALUES (%s, %s, %s, %s)",
+        (erased.pseudonym, org_id, today, Jsonb(erased.training_rows)),
     )
-    conn.execute("DELETE FROM contact_preferences WHERE contact_id = %s", (contact_id,))
     record(
         conn,
         actor=RETENTION_ACTOR,
         action="contact.retention_anonymized",
         subject=subject,
         org_id=org_id,
-        details={"retention_until_before": today.isoformat()},
+        details={
+            "retention_until_before": today.isoformat(),
+            "removed": erased.removed,
+            "pseudonymized": erased.pseudonymized,
+        },
     )
+    return erased

@@ -96,8 +96,11 @@ def erase_contact(
     contact_id: uuid.UUID,
     blind_index: bytes,
     message_ids: Sequence[uuid.UUID],
+    *,
+    suppress: bool = True,
 ) -> ContactErasure:
-    """Run the cascade for one contact in the caller's transaction (see the module docs)."""
+    """Run the cascade for one contact in the caller's transaction (see the module docs);
+    ``suppress=False`` (data expiration) leaves the suppressions as they are."""
     done = ContactErasure(pseudonym=uuid.uuid4(), message_ids=list(message_ids))
     removed, kept = done.removed, done.pseudonymized
     pseudonym = done.pseudonym
@@ -132,15 +135,16 @@ def erase_contact(
         removed[f"{schema}.{table}" if schema != "public" else table] = count
         if schema != "public" and count:
             done.training_rows[f"{schema}.{table}"] = count
-    removed["suppressions"] = run(
-        "DELETE FROM suppressions WHERE org_id = %s AND email_blind_index = %s",
-        (org_id, blind_index),
-    )
-    conn.execute(
-        "INSERT INTO suppressions (org_id, email_blind_index, reason, source) "
-        "VALUES (%s, %s, 'erasure', 'erasure')",
-        (org_id, blind_index),
-    )
+    if suppress:
+        removed["suppressions"] = run(
+            "DELETE FROM suppressions WHERE org_id = %s AND email_blind_index = %s",
+            (org_id, blind_index),
+        )
+        conn.execute(
+            "INSERT INTO suppressions (org_id, email_blind_index, reason, source) "
+            "VALUES (%s, %s, 'erasure', 'erasure')",
+            (org_id, blind_index),
+        )
     kept["contacts"] = run(
         "UPDATE contacts SET contact_id = %s, status = 'erased', email_ciphertext = ''::bytea, "
         "name_ciphertext = NULL, wrapped_data_key = ''::bytea, email_blind_index = %s, "

@@ -1,6 +1,7 @@
-"""Data expiration: contacts past their retention date lose their personal data (data key,
-ciphertexts, blind index, attributes, consent-event IP and user agent) and are marked
-erased, audited; contacts not yet due are untouched. Also through the daily Dagster job."""
+"""Data expiration: contacts past their retention date go through the erasure cascade (data
+key and ciphertexts destroyed, consents deleted, consent evidence kept under a pseudonym
+without IP or user agent, training exclusion), audited; contacts not yet due are
+untouched. Also through the daily Dagster job."""
 
 from __future__ import annotations
 
@@ -57,22 +58,39 @@ def test_contacts_past_their_date_are_anonymized_and_the_others_kept(
 
     assert expired in report.anonymized
     assert due_today not in report.anonymized and forever not in report.anonymized
-    status, email, name, key, index, attributes, domain = contact_row(cells, "eu", expired)
+    with cells.connection("eu") as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM contacts WHERE contact_id = %s", (expired,)
+        ).fetchone() == (0,)  # kept rows carry a pseudonym, not the contact's id
+        tombstones = conn.execute(
+            "SELECT contact_id, status, email_ciphertext, name_ciphertext, wrapped_data_key, "
+            "email_blind_index, attributes, email_domain FROM contacts "
+            "WHERE org_id = %s AND status = 'erased'",
+            (contacts.org_id,),
+        ).fetchall()
+        assert len(tombstones) == 1
+        pseudonym, status, email, name, key, index, attributes, domain = tombstones[0]
+        event = conn.execute(
+            "SELECT action, ip, user_agent, policy_version FROM consent_events "
+            "WHERE contact_id = %s",
+            (pseudonym,),
+        ).fetchone()
+        excluded = conn.execute(
+            "SELECT count(*) FROM erased_subjects WHERE pseudonym = %s", (pseudonym,)
+        ).fetchone()
+        consents = conn.execute(
+            "SELECT count(*) FROM consents WHERE contact_id IN (%s, %s)", (expired, pseudonym)
+        ).fetchone()
+        audited = [e.action for e in entries(conn, subject=subject_ref(bytes(before[4])))]
+        again = anonymize_expired_contacts(conn, TODAY)
     assert (status, bytes(email), name, bytes(key), attributes, domain) == (
         "erased", b"", None, b"", {}, ""
     )  # fmt: skip
     assert bytes(index) != bytes(before[4])
     assert contact_row(cells, "eu", due_today)[0] == "active"
     assert contact_row(cells, "eu", forever)[0] == "active"
-    with cells.connection("eu") as conn:
-        event = conn.execute(
-            "SELECT action, ip, user_agent, policy_version FROM consent_events "
-            "WHERE contact_id = %s",
-            (expired,),
-        ).fetchone()
-        audited = [e.action for e in entries(conn, subject=subject_ref(bytes(before[4])))]
-        again = anonymize_expired_contacts(conn, TODAY)
     assert event == ("granted", None, None, "v1")  # the proof stays, the personal data goes
+    assert consents == (0,) and excluded == (1,)  # and training leaves the contact out
     assert audited[-1] == "contact.retention_anonymized"
     assert expired not in again.anonymized  # idempotent
 
@@ -121,4 +139,12 @@ def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
         finally:
             get_settings.cache_clear()
     for region, contact_id in expired.items():
-        assert contact_row(cells, region, contact_id)[0] == "erased"
+        with cells.connection(region) as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM contacts WHERE contact_id = %s", (contact_id,)
+            ).fetchone()
+            erased = conn.execute(
+                "SELECT count(*) FROM contacts WHERE org_id = %s AND status = 'erased'",
+                (contacts.org_id,),
+            ).fetchone()
+        assert left == (0,) and erased is not None and erased[0] >= 1
