@@ -17,6 +17,7 @@ from erasure_kit import (  # noqa: F401 - fixtures
     org_id_fixture,
     seed_contact,
 )
+from settings_env import settings_environment
 
 from compliance.crypto import PiiCipher
 from postwise.cli import main
@@ -29,16 +30,11 @@ def cli_env(
     settings: Settings, erasure_cells: Cells, tmp_path: Path
 ) -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "POSTWISE_ENV": "test",
-            "DATABASE_URL": settings.database_url or "",
-            "REDIS_URL": settings.redis_url or "",
-            "DATABASE_PREFIX": f"{settings.database_prefix}_rtbf",
-            "KEY_ENCRYPTION_KEY": settings.key_encryption_key,
-            "BLIND_INDEX_KEY": settings.blind_index_key,
-            "SECRET_KEY": settings.secret_key,
-            "POSTWISE_HOME": str(tmp_path / "home"),
-        }.items():
+        for name, value in settings_environment(
+            settings,
+            DATABASE_PREFIX=f"{settings.database_prefix}_rtbf",
+            POSTWISE_HOME=str(tmp_path / "home"),
+        ).items():
             patch.setenv(name, value)
         get_settings.cache_clear()
         yield patch

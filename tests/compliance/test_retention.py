@@ -19,8 +19,22 @@ from compliance.retention import anonymize_expired_contacts
 from compliance.subjects import subject_ref
 from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
+from warehouse.migrate import temporary_cells
 
 TODAY = date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def retention_settings(settings: Settings) -> Settings:
+    """Settings of cells private to this module: retention erases every expired contact of
+    a cell, so it must not run over the other tests' histories."""
+    return settings.model_copy(update={"database_prefix": f"{settings.database_prefix}_ret"})
+
+
+@pytest.fixture(scope="module")
+def cells(retention_settings: Settings, database_server_url: str) -> Iterator[Cells]:
+    with temporary_cells(retention_settings, database_server_url) as own:
+        yield own
 
 
 @pytest.fixture
@@ -96,13 +110,13 @@ def test_contacts_past_their_date_are_anonymized_and_the_others_kept(
 
 
 def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
-    cells: Cells, contacts: Contacts, database_server_url: str, run_prefix: str
+    cells: Cells, contacts: Contacts, database_server_url: str, retention_settings: Settings
 ) -> None:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     expired = {region: contacts.add(region, retention_until=yesterday) for region in cells.regions}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", database_server_url)
-        patch.setenv("DATABASE_PREFIX", run_prefix)
+        patch.setenv("DATABASE_PREFIX", retention_settings.database_prefix)
         patch.setenv("MLFLOW_TRACKING_URI", "file:///tmp/unused-mlflow")
         get_settings.cache_clear()
         from pipelines.resources import WarehouseResource

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from settings_env import settings_environment
 
 from postwise.cli import build_parser
 from postwise.settings import Settings
@@ -30,16 +31,7 @@ def test_postwise_api_serves_the_tracking_endpoints_and_their_docs(
     api_settings: Settings, serving_cells: Cells, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "POSTWISE_ENV": "test",
-        "DATABASE_URL": str(api_settings.database_url),
-        "REDIS_URL": str(api_settings.redis_url),
-        "DATABASE_PREFIX": api_settings.database_prefix,
-        "SECRET_KEY": api_settings.secret_key,
-        "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
-        "BLIND_INDEX_KEY": api_settings.blind_index_key,
-    }
+    env = {**os.environ, **settings_environment(api_settings)}
     process = subprocess.Popen(
         [sys.executable, "-m", "postwise.cli", "api", "--port", str(port)],
         cwd=tmp_path,  # no stray .env

@@ -15,6 +15,7 @@ from api_kit import Tenants
 from campaign_kit import remove_org_rows
 from factor_kit import admin_tokens, bearer, enrol_totp, login, totp_login, user_id_of
 from ops_kit import add_user, people_fixture  # noqa: F401 (a fixture)
+from settings_env import settings_environment
 
 from postwise.cli import main
 from postwise.settings import Settings, get_settings
@@ -221,14 +222,7 @@ def test_an_operator_grants_break_glass_from_the_cli(
 ) -> None:
     tenant = people.org()
     email, analyst = analyst_with_factor(people, tenant.org_id, api_url)
-    for name, value in {
-        "DATABASE_URL": str(api_settings.database_url),
-        "DATABASE_PREFIX": api_settings.database_prefix,
-        "POSTWISE_ENV": "test",
-        "SECRET_KEY": api_settings.secret_key,
-        "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
-        "BLIND_INDEX_KEY": api_settings.blind_index_key,
-    }.items():
+    for name, value in settings_environment(api_settings).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     args = ["admin", "break-glass", "--org", tenant.slug, "--user", email, "--minutes", "5"]

@@ -13,6 +13,7 @@ import pytest
 from api_kit import Tenants
 from factor_kit import admin_tokens
 from ops_kit import PASSWORD, add_user, people_fixture  # noqa: F401 (a fixture)
+from settings_env import settings_environment
 
 from postwise.cli import main
 from postwise.settings import Settings, get_settings
@@ -174,14 +175,7 @@ def test_the_cli_bootstraps_an_owner_and_an_api_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slug = f"boot-{uuid.uuid4().hex[:8]}"
-    for name, value in {
-        "DATABASE_URL": str(api_settings.database_url),
-        "DATABASE_PREFIX": api_settings.database_prefix,
-        "POSTWISE_ENV": "test",
-        "SECRET_KEY": api_settings.secret_key,
-        "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
-        "BLIND_INDEX_KEY": api_settings.blind_index_key,
-    }.items():
+    for name, value in settings_environment(api_settings).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     password_file, key_file = tmp_path / "password", tmp_path / "key.pem"

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from api_kit import Tenants
 from campaign_kit import own_api
+from settings_env import settings_environment
 
 from delivery.queue import NewMessage, enqueue
 from postwise.settings import Settings
@@ -237,14 +238,7 @@ def test_postwise_webhooks_delivers_for_a_while_then_exits(
             assert emit(conn, tenant.org_id, "ping", {"hello": "world"}) == 1
         env = {
             **os.environ,
-            "POSTWISE_ENV": "test",
-            "DATABASE_URL": str(api_settings.database_url),
-            "REDIS_URL": str(api_settings.redis_url),
-            "DATABASE_PREFIX": api_settings.database_prefix,
-            "SECRET_KEY": api_settings.secret_key,
-            "KEY_ENCRYPTION_KEY": api_settings.key_encryption_key,
-            "BLIND_INDEX_KEY": api_settings.blind_index_key,
-            "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            **settings_environment(api_settings, WEBHOOK_ALLOW_PRIVATE_TARGETS="true"),
         }
         done = subprocess.run(
             [sys.executable, "-m", "postwise.cli", "webhooks", "--seconds", "2"],

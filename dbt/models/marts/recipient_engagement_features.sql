@@ -9,7 +9,10 @@ with
 
 contacts as (
 
+    -- Erased contacts (right to be forgotten, data expiration) are no one any more: their
+    -- kept messages count in totals, never in a person's features.
     select * from {{ ref('stg_contacts') }}
+    where contact_status is distinct from 'erased'
 
 ),
 

@@ -13,6 +13,7 @@ with
 contacts as (
 
     select contact_id, time_zone, mailbox_provider from {{ ref('stg_contacts') }}
+    where contact_status is distinct from 'erased'  -- erased: in totals, not in training
 
 ),
 
