@@ -620,3 +620,262 @@ class EndpointCreated(_message.Message):
     disabled_at: str
     secret: str
     def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., created_at: _Optional[str] = ..., disabled_at: _Optional[str] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class ConsentState(_message.Message):
+    __slots__ = ("channel", "purpose", "status", "opt_in_steps", "steps_completed", "policy_version", "updated_at")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OPT_IN_STEPS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    purpose: str
+    status: str
+    opt_in_steps: int
+    steps_completed: int
+    policy_version: str
+    updated_at: str
+    def __init__(self, channel: _Optional[str] = ..., purpose: _Optional[str] = ..., status: _Optional[str] = ..., opt_in_steps: _Optional[int] = ..., steps_completed: _Optional[int] = ..., policy_version: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
+
+class PreferencesUpdate(_message.Message):
+    __slots__ = ("topic_opt_outs", "max_per_day", "max_per_week", "retention_until")
+    TOPIC_OPT_OUTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    MAX_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    topic_opt_outs: _containers.RepeatedScalarFieldContainer[str]
+    max_per_day: int
+    max_per_week: int
+    retention_until: str
+    def __init__(self, topic_opt_outs: _Optional[_Iterable[str]] = ..., max_per_day: _Optional[int] = ..., max_per_week: _Optional[int] = ..., retention_until: _Optional[str] = ...) -> None: ...
+
+class PreferencesPublic(_message.Message):
+    __slots__ = ("contact_id", "region", "consents", "topic_opt_outs", "max_per_day", "max_per_week", "retention_until", "preference_center_url")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    CONSENTS_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_OPT_OUTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PER_DAY_FIELD_NUMBER: _ClassVar[int]
+    MAX_PER_WEEK_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCE_CENTER_URL_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    region: str
+    consents: _containers.RepeatedCompositeFieldContainer[ConsentState]
+    topic_opt_outs: _containers.RepeatedScalarFieldContainer[str]
+    max_per_day: int
+    max_per_week: int
+    retention_until: str
+    preference_center_url: str
+    def __init__(self, contact_id: _Optional[str] = ..., region: _Optional[str] = ..., consents: _Optional[_Iterable[_Union[ConsentState, _Mapping]]] = ..., topic_opt_outs: _Optional[_Iterable[str]] = ..., max_per_day: _Optional[int] = ..., max_per_week: _Optional[int] = ..., retention_until: _Optional[str] = ..., preference_center_url: _Optional[str] = ...) -> None: ...
+
+class OptInStart(_message.Message):
+    __slots__ = ("purpose", "channel", "source", "ip", "user_agent", "policy_version", "steps")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    channel: str
+    source: str
+    ip: str
+    user_agent: str
+    policy_version: str
+    steps: int
+    def __init__(self, purpose: _Optional[str] = ..., channel: _Optional[str] = ..., source: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., policy_version: _Optional[str] = ..., steps: _Optional[int] = ...) -> None: ...
+
+class OptInStarted(_message.Message):
+    __slots__ = ("contact_id", "status", "opt_in_steps", "steps_completed", "confirmation_url")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OPT_IN_STEPS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_URL_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    status: str
+    opt_in_steps: int
+    steps_completed: int
+    confirmation_url: str
+    def __init__(self, contact_id: _Optional[str] = ..., status: _Optional[str] = ..., opt_in_steps: _Optional[int] = ..., steps_completed: _Optional[int] = ..., confirmation_url: _Optional[str] = ...) -> None: ...
+
+class ConsentWithdrawal(_message.Message):
+    __slots__ = ("purpose", "channel", "source", "ip", "user_agent", "policy_version")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    USER_AGENT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    channel: str
+    source: str
+    ip: str
+    user_agent: str
+    policy_version: str
+    def __init__(self, purpose: _Optional[str] = ..., channel: _Optional[str] = ..., source: _Optional[str] = ..., ip: _Optional[str] = ..., user_agent: _Optional[str] = ..., policy_version: _Optional[str] = ...) -> None: ...
+
+class ConsentChanged(_message.Message):
+    __slots__ = ("contact_id", "channel", "purpose", "status", "changed")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    channel: str
+    purpose: str
+    status: str
+    changed: bool
+    def __init__(self, contact_id: _Optional[str] = ..., channel: _Optional[str] = ..., purpose: _Optional[str] = ..., status: _Optional[str] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class ErasureCreate(_message.Message):
+    __slots__ = ("email",)
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    def __init__(self, email: _Optional[str] = ...) -> None: ...
+
+class CellErasurePublic(_message.Message):
+    __slots__ = ("region", "contacts", "removed", "pseudonymized", "training_rows", "redis_keys", "audit_id")
+    class RemovedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class PseudonymizedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class TrainingRowsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    PSEUDONYMIZED_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_ROWS_FIELD_NUMBER: _ClassVar[int]
+    REDIS_KEYS_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    region: str
+    contacts: int
+    removed: _containers.ScalarMap[str, int]
+    pseudonymized: _containers.ScalarMap[str, int]
+    training_rows: _containers.ScalarMap[str, int]
+    redis_keys: int
+    audit_id: int
+    def __init__(self, region: _Optional[str] = ..., contacts: _Optional[int] = ..., removed: _Optional[_Mapping[str, int]] = ..., pseudonymized: _Optional[_Mapping[str, int]] = ..., training_rows: _Optional[_Mapping[str, int]] = ..., redis_keys: _Optional[int] = ..., audit_id: _Optional[int] = ...) -> None: ...
+
+class ErasurePublic(_message.Message):
+    __slots__ = ("erasure_id", "subject", "erased_at", "requested_by", "already_erased", "control_audit_id", "cells")
+    ERASURE_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ERASED_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_AUDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    erasure_id: str
+    subject: str
+    erased_at: str
+    requested_by: str
+    already_erased: bool
+    control_audit_id: int
+    cells: _containers.RepeatedCompositeFieldContainer[CellErasurePublic]
+    def __init__(self, erasure_id: _Optional[str] = ..., subject: _Optional[str] = ..., erased_at: _Optional[str] = ..., requested_by: _Optional[str] = ..., already_erased: _Optional[bool] = ..., control_audit_id: _Optional[int] = ..., cells: _Optional[_Iterable[_Union[CellErasurePublic, _Mapping]]] = ...) -> None: ...
+
+class BreakGlassCreate(_message.Message):
+    __slots__ = ("user_id", "role", "reason", "minutes")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    role: str
+    reason: str
+    minutes: int
+    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[str] = ..., reason: _Optional[str] = ..., minutes: _Optional[int] = ...) -> None: ...
+
+class BreakGlassPublic(_message.Message):
+    __slots__ = ("grant_id", "user_id", "role", "reason", "granted_by", "granted_at", "expires_at", "revoked_at", "revoked_by")
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_BY_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
+    grant_id: str
+    user_id: str
+    role: str
+    reason: str
+    granted_by: str
+    granted_at: str
+    expires_at: str
+    revoked_at: str
+    revoked_by: str
+    def __init__(self, grant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., role: _Optional[str] = ..., reason: _Optional[str] = ..., granted_by: _Optional[str] = ..., granted_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., revoked_at: _Optional[str] = ..., revoked_by: _Optional[str] = ...) -> None: ...
+
+class TotpConfirm(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...
+
+class WebAuthnRegistration(_message.Message):
+    __slots__ = ("credential", "name")
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    credential: _struct_pb2.Struct
+    name: str
+    def __init__(self, credential: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class FactorPublic(_message.Message):
+    __slots__ = ("kind", "factor_id", "name", "created_at", "last_used_at")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    factor_id: str
+    name: str
+    created_at: str
+    last_used_at: str
+    def __init__(self, kind: _Optional[str] = ..., factor_id: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[str] = ..., last_used_at: _Optional[str] = ...) -> None: ...
+
+class MfaTicket(_message.Message):
+    __slots__ = ("mfa_token",)
+    MFA_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    mfa_token: str
+    def __init__(self, mfa_token: _Optional[str] = ...) -> None: ...
+
+class MfaTotp(_message.Message):
+    __slots__ = ("mfa_token", "code")
+    MFA_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    mfa_token: str
+    code: str
+    def __init__(self, mfa_token: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class MfaWebAuthn(_message.Message):
+    __slots__ = ("mfa_token", "credential")
+    MFA_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    mfa_token: str
+    credential: _struct_pb2.Struct
+    def __init__(self, mfa_token: _Optional[str] = ..., credential: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -13,10 +13,12 @@ import httpx
 import pytest
 from api_kit import Tenants
 from campaign_kit import remove_org_rows
+from factor_kit import SoftKey, TotpApp, bearer, enrol_totp, login
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from ops_kit import PASSWORD, CellRows, add_user, people_fixture, rows_fixture  # noqa: F401
 
+from postwise.settings import Settings
 from serving.auth import Role, generate_signing_key
 from serving.client import PostwiseClient
 from serving.proto import postwise_pb2
@@ -28,6 +30,8 @@ VOLATILE = {
     "created_at", "updated_at", "access_token", "refresh_token", "email_hash",
     "version", "latest_version",  # each update makes a version
     "variant",  # without a model, a uniform pick
+    "confirmation_url", "erasure_id", "subject", "erased_at", "control_audit_id", "audit_id",
+    "grant_id", "granted_at", "expires_at", "factor_id", "challenge",
 }  # fmt: skip
 TEMPLATE = {"name": "Autumn", "subject": "Hi {{first_name}}", "html": "<p>Hi {{first_name}}</p>"}
 
@@ -35,7 +39,7 @@ TEMPLATE = {"name": "Autumn", "subject": "Hi {{first_name}}", "html": "<p>Hi {{f
 @dataclass
 class Setup:
     """What the cases refer to: an organization's owner client, a template, a campaign, a
-    user who can log in, a contact."""
+    user who can log in, a contact; users made on demand for the second-factor routes."""
 
     api_url: str
     owner: PostwiseClient
@@ -43,7 +47,10 @@ class Setup:
     campaign_id: str
     user_email: str
     contact_id: str
-    access_token: str = ""  # of the last refresh_token()
+    rp_id: str
+    origin: str
+    access_token: str = ""  # of the last refresh_token() or signed_in()
+    key_holder: tuple[str, SoftKey] | None = None  # a user with a security key
 
     def refresh_token(self) -> str:
         login = {"email": self.user_email, "password": PASSWORD}
@@ -52,12 +59,94 @@ class Setup:
         self.access_token = answer.json()["access_token"]
         return str(answer.json()["refresh_token"])
 
+    def signed_in(self, tag: str) -> str:
+        """A new analyst, signed in (their token is the next unsigned request's bearer)."""
+        email = f"factor-{tag}-{uuid.uuid4().hex[:8]}@acme.example"
+        made = self.owner.post(
+            "/v1/users", json={"email": email, "password": PASSWORD, "role": "analyst"}
+        )
+        assert made.status_code == 201, made.text
+        answer = login(self.api_url, email)
+        assert answer.status_code == 200, answer.text
+        self.access_token = answer.json()["access_token"]
+        return email
+
+    def pending_totp(self, tag: str) -> str:
+        """A code of a new user's TOTP enrolment, not yet confirmed."""
+        self.signed_in(tag)
+        started = httpx.post(f"{self.api_url}/v1/factors/totp", headers=bearer(self.access_token))
+        assert started.status_code == 201, started.text
+        return TotpApp(started.json()["secret"]).code()
+
+    def security_key(self, tag: str) -> dict[str, Any]:
+        """A new user's security key registration (attestation over fresh options)."""
+        self.signed_in(tag)
+        options = httpx.post(
+            f"{self.api_url}/v1/factors/webauthn/options", headers=bearer(self.access_token)
+        )
+        assert options.status_code == 200, options.text
+        return SoftKey(self.rp_id, self.origin).register(options.json())
+
+    def totp_ticket(self, tag: str) -> dict[str, str]:
+        """The ``mfa_token`` of a new TOTP user's password login, and a code of theirs."""
+        email = self.signed_in(tag)
+        app = enrol_totp(self.api_url, self.access_token)
+        self.access_token = ""
+        return {"mfa_token": self.ticket(email), "code": app.code()}
+
+    def key_ticket(self) -> str:
+        """The ``mfa_token`` of a password login of this setup's security-key user."""
+        if self.key_holder is None:
+            email = self.signed_in("key")
+            device = SoftKey(self.rp_id, self.origin)
+            headers = bearer(self.access_token)
+            url = f"{self.api_url}/v1/factors/webauthn"
+            options = httpx.post(f"{url}/options", headers=headers).json()
+            made = httpx.post(url, headers=headers, json={"credential": device.register(options)})
+            assert made.status_code == 201, made.text
+            self.key_holder = (email, device)
+        self.access_token = ""
+        return self.ticket(self.key_holder[0])
+
+    def key_assertion(self) -> dict[str, Any]:
+        """A login ticket of the security-key user and the key's assertion for it."""
+        ticket = self.key_ticket()
+        assert self.key_holder is not None
+        asked = httpx.post(
+            f"{self.api_url}/v1/auth/mfa/webauthn/options", json={"mfa_token": ticket}
+        )
+        assert asked.status_code == 200, asked.text
+        return {"mfa_token": ticket, "credential": self.key_holder[1].assertion(asked.json())}
+
+    def ticket(self, email: str) -> str:
+        first = login(self.api_url, email)
+        assert (first.status_code, first.json()["code"]) == (401, "mfa_required"), first.text
+        return str(first.json()["mfa_token"])
+
+    def erasable(self, tag: str) -> str:
+        """The address of a new contact with a granted consent."""
+        email = f"erase-{tag}-{uuid.uuid4().hex[:8]}@example.org"
+        imported = self.owner.post(
+            "/v1/contacts:import", json=[{"email": email, "country": "DE", "consent": "granted"}]
+        )
+        assert imported.status_code == 200, imported.text
+        return email
+
+    def user_id(self, tag: str) -> str:
+        """A new analyst's id."""
+        email = f"analyst-{tag}-{uuid.uuid4().hex[:8]}@acme.example"
+        made = self.owner.post(
+            "/v1/users", json={"email": email, "password": PASSWORD, "role": "analyst"}
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["user_id"])
+
 
 @dataclass
 class Case:
     status: int  # what both answer
     method: str
-    path: str  # may name {template_id} or {campaign_id}
+    path: str  # may name {template_id}, {campaign_id} or {contact_id}
     message: str  # the postwise.v1 message of the body
     body: Callable[[Setup, str], dict[str, Any]]  # from the setup and a per-request tag
     signed: bool = True  # else unsigned, with the last access token (if any) as bearer
@@ -105,11 +194,34 @@ CASES = [
         "refresh_token": s.refresh_token()}, signed=False),
     Case(204, "POST", "/v1/auth/logout", "LogoutRequest", lambda s, t: {
         "refresh_token": s.refresh_token()}, signed=False),
+    Case(200, "PUT", "/v1/contacts/{contact_id}/preferences", "PreferencesUpdate", lambda s, t: {
+        "topic_opt_outs": ["promotions", "surveys"], "max_per_week": 3}),
+    Case(422, "PUT", "/v1/contacts/{contact_id}/preferences", "PreferencesUpdate", lambda s, t: {
+        "max_per_day": 0}),
+    Case(201, "POST", "/v1/contacts/{contact_id}/opt-ins", "OptInStart", lambda s, t: {
+        "purpose": f"news_{t}", "steps": 2, "source": "signup_form", "ip": "192.0.2.7",
+        "user_agent": "Mozilla/5.0"}),
+    Case(200, "POST", "/v1/contacts/{contact_id}/consents:withdraw", "ConsentWithdrawal",
+         lambda s, t: {"purpose": f"news_{t}", "source": "api"}),
+    Case(201, "POST", "/v1/erasures", "ErasureCreate", lambda s, t: {"email": s.erasable(t)}),
+    Case(201, "POST", "/v1/break-glass", "BreakGlassCreate", lambda s, t: {
+        "user_id": s.user_id(t), "role": "campaign_manager", "reason": f"INC-{t}",
+        "minutes": 30}),
+    Case(204, "POST", "/v1/factors/totp/confirm", "TotpConfirm", lambda s, t: {
+        "code": s.pending_totp(t)}, signed=False),
+    Case(201, "POST", "/v1/factors/webauthn", "WebAuthnRegistration", lambda s, t: {
+        "credential": s.security_key(t), "name": "desk key"}, signed=False),
+    Case(200, "POST", "/v1/auth/mfa/totp", "MfaTotp", lambda s, t: s.totp_ticket(t),
+         signed=False),
+    Case(200, "POST", "/v1/auth/mfa/webauthn/options", "MfaTicket", lambda s, t: {
+        "mfa_token": s.key_ticket()}, signed=False),
+    Case(200, "POST", "/v1/auth/mfa/webauthn", "MfaWebAuthn", lambda s, t: s.key_assertion(),
+         signed=False),
 ]  # fmt: skip
 
 
 @pytest.fixture
-def setup(people: Tenants, rows: CellRows, api_url: str) -> Iterator[Setup]:
+def setup(people: Tenants, rows: CellRows, api_url: str, api_settings: Settings) -> Iterator[Setup]:
     tenant = people.org("eu")
     owner = people.client(tenant, Role.OWNER)
     template = owner.post("/v1/templates", json={**TEMPLATE, "name": uuid.uuid4().hex})
@@ -121,12 +233,23 @@ def setup(people: Tenants, rows: CellRows, api_url: str) -> Iterator[Setup]:
     assert campaign.status_code == 201, campaign.text
     email = add_user(people.cells, tenant.org_id)
     contact = rows.contact(tenant.org_id)
-    yield Setup(api_url, owner, template_id, campaign.json()["campaign_id"], email, str(contact))
+    yield Setup(
+        api_url,
+        owner,
+        template_id,
+        campaign.json()["campaign_id"],
+        email,
+        str(contact),
+        api_settings.webauthn_rp_id,
+        api_settings.webauthn_origins[0],
+    )
     remove_org_rows(people.cells, people.created)
 
 
 def send(setup: Setup, case: Case, **kwargs: Any) -> httpx.Response:
-    path = case.path.format(template_id=setup.template_id, campaign_id=setup.campaign_id)
+    path = case.path.format(
+        template_id=setup.template_id, campaign_id=setup.campaign_id, contact_id=setup.contact_id
+    )
     if case.signed:
         return setup.owner.request(case.method, path, **kwargs)
     if setup.access_token:
@@ -143,9 +266,13 @@ def as_protobuf(case: Case, body: dict[str, Any]) -> bytes:
 
 
 def comparable(value: Any, tag: str) -> Any:
-    """``value`` with its volatile fields masked and the request's tag made generic."""
+    """``value`` with its volatile fields masked (a null stays null, as protobuf leaves it
+    out) and the request's tag made generic."""
     if isinstance(value, dict):
-        return {k: "*" if k in VOLATILE else comparable(v, tag) for k, v in value.items()}
+        return {
+            k: "*" if k in VOLATILE and v is not None else comparable(v, tag)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [comparable(v, tag) for v in value]
     return value.replace(tag, "<tag>") if isinstance(value, str) else value
@@ -206,7 +333,11 @@ RESPONSES = {
     "UserCreate": "UserPublic", "SuppressionCreate": "SuppressionPublic",
     "SendTimeBatch": "SendTimeBatchPublic", "PersonalizeRequest": "PersonalizePublic",
     "EndpointCreate": "EndpointCreated", "LoginRequest": "TokenPublic",
-    "RefreshRequest": "TokenPublic",
+    "RefreshRequest": "TokenPublic", "PreferencesUpdate": "PreferencesPublic",
+    "OptInStart": "OptInStarted", "ConsentWithdrawal": "ConsentChanged",
+    "ErasureCreate": "ErasurePublic", "BreakGlassCreate": "BreakGlassPublic",
+    "WebAuthnRegistration": "FactorPublic", "MfaTotp": "TokenPublic",
+    "MfaWebAuthn": "TokenPublic",
 }  # fmt: skip
 
 

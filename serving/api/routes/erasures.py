@@ -22,9 +22,12 @@ from ...errors import NotFound, ServiceUnavailable
 from ...ingest.validation import normalized_address
 from ...ingest.wiring import CipherDep
 from ..deps import CellsDep, RedisDep, SettingsDep, require
+from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 
-router = APIRouter(prefix="/v1", tags=["erasures"], responses=errors(*AUTHENTICATED))
+router = APIRouter(
+    route_class=ProtobufRoute, prefix="/v1", tags=["erasures"], responses=errors(*AUTHENTICATED)
+)
 Eraser = Annotated[Principal, Depends(require(Permission.CONTACTS_WRITE))]
 
 
