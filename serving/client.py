@@ -14,6 +14,10 @@ import httpx
 
 from .auth.signing import sign_request
 
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# The connection broke before an answer came: the server may have closed it as idle.
+BROKEN_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
 
 class PostwiseClient:
     def __init__(
@@ -33,16 +37,37 @@ class PostwiseClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one signed request; ``json`` is encoded here so the signed bytes are sent."""
+        """Send one signed request; ``json`` is encoded here so the signed bytes are sent.
+
+        An idempotent request (GET, PUT, DELETE) whose connection breaks before an answer (a
+        kept-alive connection the server closed meanwhile) is signed anew and sent once more;
+        other methods raise, since the server may have acted on them."""
         body = content if content is not None else b""
         extra = dict(headers or {})
         if json is not None:
             body = jsonlib.dumps(json, separators=(",", ":")).encode()
             extra.setdefault("content-type", "application/json")
+        try:
+            return self._signed(method, path, body, params, extra)
+        except BROKEN_CONNECTION:
+            if method.upper() not in IDEMPOTENT:
+                raise
+            return self._signed(method, path, body, params, extra)
+
+    def _signed(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
         target = self._http.build_request(method, path, params=params).url
         signed_path = target.raw_path.decode()
-        extra.update(sign_request(self._private_key, self.api_key, method, signed_path, body))
-        return self._http.request(method, path, content=body, params=params, headers=extra)
+        signature = sign_request(self._private_key, self.api_key, method, signed_path, body)
+        return self._http.request(
+            method, path, content=body, params=params, headers={**headers, **signature}
+        )
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
