@@ -81,10 +81,23 @@ class Settings(BaseSettings):
     # The audit chain's external anchor: signed checkpoints in a write-once directory.
     audit_checkpoint_dir: Path | None = None  # default: <POSTWISE_HOME>/audit-checkpoints
     audit_signing_key_file: Path | None = None  # default: <POSTWISE_HOME>/keys/audit.pem
+    # The weekly controls report: where it is written, and the thresholds it checks.
+    controls_report_dir: Path | None = None  # default: <POSTWISE_HOME>/reports/controls
+    audit_checkpoint_max_age_hours: int = Field(2, ge=1)  # checkpoints are hourly
+    api_key_rotation_days: int = Field(90, ge=1)
+    tls_minimum_version: Literal["1.2", "1.3"] = "1.2"  # the oldest TLS a route may accept
     secret_key: str = _DEV_SECRET_KEY
 
     event_retention_days: int = Field(400, ge=1)
     partitions_ahead_days: int = Field(14, ge=1, le=366)
+    # Cold-storage archive: event partitions past EVENT_RETENTION_DAYS go to Parquet here
+    # before they are dropped. A directory path or file:// URL, or s3://bucket/prefix for
+    # any S3-compatible store (endpoint and credentials below; None: the AWS defaults).
+    archive_url: str | None = None  # default: <POSTWISE_HOME>/archive
+    archive_s3_endpoint: str | None = None  # e.g. http://127.0.0.1:9000 (MinIO, Ceph...)
+    archive_s3_access_key: str | None = None
+    archive_s3_secret_key: str | None = None
+    archive_s3_region: str = "us-east-1"
 
     mlflow_tracking_uri: str | None = None
     dagster_home: Path | None = None
@@ -109,6 +122,13 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(50, ge=1)
     worker_lease_seconds: float = Field(60.0, ge=1)
     worker_poll_seconds: float = Field(1.0, gt=0)
+    # Manual override switches (delivery/switches): each worker checks a Redis version
+    # counter this often and reloads on a change, so a switch is in force within about a
+    # second; without Redis it reloads from the control database every poll interval.
+    switch_check_seconds: float = Field(0.5, gt=0)
+    switch_db_poll_seconds: float = Field(5.0, gt=0)
+    # A message a pause switch holds is handed back and due again after this long.
+    switch_recheck_seconds: float = Field(5.0, gt=0)
     retry_first_delay_seconds: float = Field(7200.0, ge=0)
     warmup_days: int = Field(14, ge=0)
     warmup_start_per_hour: int = Field(50, ge=1)
@@ -117,6 +137,17 @@ class Settings(BaseSettings):
     tracking_base_url: str = "http://127.0.0.1:8000"
     bounce_domain: str = "bounces.postwise.localhost"
     dkim_keys: dict[str, list[DkimKeySettings]] = Field(default_factory=dict)
+    # Fallback channel (delivery/fallback): the SMS gateway speaking the Twilio Messages
+    # API that carries secure links to exhausted messages' PDFs, for campaigns that opt in.
+    # No URL: no gateway, and opted-in messages that exhaust email end failed.
+    fallback_gateway_url: str = ""  # e.g. https://api.twilio.com
+    fallback_gateway_account_sid: str = ""
+    fallback_gateway_auth_token: str = ""
+    fallback_gateway_from: str = ""  # the sender number (E.164) the SMS come from
+    fallback_gateway_timeout_seconds: float = Field(10.0, gt=0)
+    fallback_gateway_attempts: int = Field(3, ge=1, le=10)  # tries on timeouts, 5xx and 429
+    # How long a secure link (and the sealed PDF behind it) stays valid: a week.
+    fallback_link_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
     # API and tracking endpoints.
     api_db_pool_size: int = Field(10, ge=1)
     api_forwarded_allow_ips: str = "127.0.0.1"
@@ -273,9 +304,19 @@ class Settings(BaseSettings):
         return (self.audit_checkpoint_dir or self.home / "audit-checkpoints").resolve()
 
     @property
+    def controls_report_directory(self) -> Path:
+        """Where controls reports are written."""
+        return (self.controls_report_dir or self.home / "reports" / "controls").resolve()
+
+    @property
     def checkpoint_key_file(self) -> Path:
         """The P-521 private key (PEM) audit checkpoints are signed with."""
         return (self.audit_signing_key_file or self.home / "keys" / "audit.pem").resolve()
+
+    @property
+    def archive_location(self) -> str:
+        """Where archived event partitions are written: ARCHIVE_URL or a home directory."""
+        return self.archive_url or str(self.home / "archive")
 
     @property
     def home(self) -> Path:

@@ -27,5 +27,8 @@ class WorkerOptions:
     route_attempts: int = 3  # routes one claim of a message may try
     log_every_seconds: float = 15.0
     exit_when_idle: bool = False  # stop once nothing is due and nothing is held
+    switch_check_seconds: float = 0.5  # how often the switches' version is checked
+    switch_db_poll_seconds: float = 5.0  # without Redis, the switches are reloaded this often
+    switch_recheck_seconds: float = 5.0  # a message held by a pause is due again after
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     worker_id: str = field(default_factory=new_worker_id)

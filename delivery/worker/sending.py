@@ -17,14 +17,16 @@ import psycopg
 
 from compliance.errors import ResidencyViolation
 from compliance.residency import CampaignScope, Recipient, validate_residency
+from delivery.fallback import FallbackChannel, FallbackResult
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, NoRouteAvailable, Route, RoutingMatrix, choose_route
 from delivery.smtp import SmtpOutcome, SmtpPool
+from delivery.switches import SwitchBoard, SwitchWatcher
 from delivery.throttle import Grant, Take
 from warehouse.events import EmailEvent, EventWriter
 from warehouse.model_outputs import pause_sender
 
-from ..outcomes import record_delivered, record_outcome, record_unsent
+from ..outcomes import record_delivered, record_fallback, record_outcome, record_unsent
 from ..queue import Claimed, release
 from ..retry import RetryPolicy
 from .batching import Coalescer
@@ -55,6 +57,7 @@ class SendOptions:
     unavailable_delay_seconds: float
     route_attempts: int
     retry: RetryPolicy
+    switch_recheck_seconds: float = 5.0  # a message held by a pause switch is due again after
 
 
 def is_route_failure(outcome: SmtpOutcome) -> bool:
@@ -103,6 +106,9 @@ class MessageSender:
         executor: Executor,
         stats: Counter[str],
         rng: random.Random,
+        *,
+        switches: SwitchWatcher | None = None,
+        fallback: FallbackChannel | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.options = options
@@ -114,7 +120,11 @@ class MessageSender:
         self.breakers = breakers
         self.stats = stats
         self.rng = rng
+        # Without a watcher (a sender built on its own), no switch is ever in force.
+        self.switches = switches or SwitchWatcher(list, None, "")
+        self._unusable_forced: set[Any] = set()  # force_route switches already logged
         self.writer = EventWriter()
+        self.fallback = fallback  # the last resort of exhausted messages, for campaigns opting in
         self._executor = executor
         self._slots = {name: asyncio.Semaphore(options.concurrency) for name in pools}
         # Concurrent sends share their eligibility queries and outcome transactions.
@@ -169,6 +179,7 @@ class MessageSender:
         if window is not None:
             raise Handback(window, f"{policy.name} sends in windows")
         sender = (message.org_id, message.sending_domain or "")
+        self._check_switches(message, sender, None)
         tried: set[str] = set()
         last: tuple[Route, SmtpOutcome] | None = None
         for _ in range(self.options.route_attempts):
@@ -179,6 +190,7 @@ class MessageSender:
                 await self._tokens(route, provider_of(recipient.domain), sender[1])
                 if self.throttle.is_paused(sender):
                     raise Handback(self._later(), "the sender is paused")
+                self._check_switches(message, sender, route.name)  # after the token wait
                 reason = await self._eligibility.submit(message)
                 if reason:
                     await self._unsent(held, "suppressed", reason, {})
@@ -196,20 +208,25 @@ class MessageSender:
                 last = (route, outcome)
                 continue
             breaker.record_success()
-            await self._record(held, route, outcome, recipient.region, sender)
+            await self._record(held, route, outcome, recipient.region, sender, composed)
             return
         if last is None:
             raise Handback(self._later(), "every route's breaker is open")
-        await self._record(held, last[0], last[1], recipient.region, sender)
+        await self._record(held, last[0], last[1], recipient.region, sender, composed)
 
     async def _route(
         self, message: Claimed, region: str, sender: tuple[Any, str], tried: set[str]
     ) -> Route:
         now = time.monotonic()
+        board = self.switches.board
+        drained = board.drained(message.org_id, sender[1], self.options.region)
+        forced = self._forced_route(board, message, region, sender, tried | drained, now)
+        if forced is not None:
+            return forced
         pinned = self.matrix.routes.get(message.route or "")
         if (
             pinned is not None
-            and pinned.name not in tried
+            and pinned.name not in tried | drained
             and region in pinned.regions
             and self.breakers[pinned.name].healthy(now)
         ):
@@ -217,7 +234,7 @@ class MessageSender:
         volume = await self.call(self.throttle.volume_last_hour, sender)
         try:
             decision = choose_route(
-                self.matrix, volume, region, self.breakers, now, disabled=frozenset(tried)
+                self.matrix, volume, region, self.breakers, now, disabled=frozenset(tried | drained)
             )
         except NoRouteAvailable as exc:
             self.stats["no route"] += 1
@@ -225,6 +242,47 @@ class MessageSender:
         if decision.failed_over:
             self.stats["failovers"] += 1
         return decision.route
+
+    def _check_switches(self, message: Claimed, sender: tuple[Any, str], route: str | None) -> None:
+        """Hand the message back while a pause switch holds its sender (or, with a route,
+        that route); it is due again soon and goes once the switch is cleared."""
+        board = self.switches.board
+        pause = board.pause_for(message.org_id, sender[1], self.options.region)
+        if pause is None and route is not None:
+            pause = board.pause_for(message.org_id, sender[1], self.options.region, route)
+        if pause is not None:
+            self.stats["held by switch"] += 1
+            at = datetime.now(UTC) + timedelta(seconds=self.options.switch_recheck_seconds)
+            raise Handback(at, f"paused by switch {pause.switch_id}")
+
+    def _forced_route(
+        self,
+        board: SwitchBoard,
+        message: Claimed,
+        region: str,
+        sender: tuple[Any, str],
+        excluded: set[str] | frozenset[str],
+        now: float,
+    ) -> Route | None:
+        """The route a force_route switch sends this message through, or None (no such
+        switch, or its route may not carry the recipient's data or is unusable right now:
+        then normal routing decides)."""
+        switch = board.forced_route(message.org_id, sender[1], self.options.region)
+        if switch is None or switch.route in excluded:
+            return None
+        route = self.matrix.routes.get(switch.route or "")
+        if route is None or region not in route.regions:
+            if (switch.switch_id, region) not in self._unusable_forced:
+                self._unusable_forced.add((switch.switch_id, region))
+                log.warning(
+                    "switch %s forces route %s, which %s region %s: routing normally",
+                    switch.switch_id, switch.route,
+                    "is not configured for" if route is None else "may not carry data of", region,
+                )  # fmt: skip
+            return None
+        if not self.breakers[route.name].healthy(now):
+            return None  # a forced route whose breaker is open: the normal failover
+        return route
 
     async def _tokens(self, route: Route, provider: str, domain: str) -> None:
         takes = self.throttle.takes(route, provider, domain)
@@ -245,11 +303,18 @@ class MessageSender:
         outcome: SmtpOutcome,
         region: str,
         sender: tuple[Any, str],
+        composed: Composed | None = None,
     ) -> None:
         held.committed = True
-        recorded = await self._outcomes.submit(
-            (held.message, route.name, self._fallback(route, region), outcome, sender)
-        )
+        channel = await self._fallback_channel(held.message, outcome)
+        if channel is not None and composed is not None:
+            recorded: str | Exception = await self._fall_back(
+                held.message, route, outcome, composed, channel
+            )
+        else:
+            recorded = await self._outcomes.submit(
+                (held.message, route.name, self._fallback(route, region), outcome, sender)
+            )
         if isinstance(recorded, Exception):
             raise recorded
         self.stats[recorded] += 1
@@ -262,6 +327,34 @@ class MessageSender:
             )  # fmt: skip
             if paused:
                 log.warning("sender %s/%s paused: %s", sender[0], sender[1], stop)
+
+    async def _fallback_channel(self, message: Claimed, outcome: SmtpOutcome) -> str | None:
+        """The fallback channel of a message whose email delivery this outcome exhausts (a
+        deferral on its last attempt, every route tried) when its campaign opted in; None
+        for any other outcome: bounces, suppressions, consent and residency refusals never
+        reach this point or never fall back."""
+        if self.fallback is None or message.campaign_id is None:
+            return None
+        if outcome.status != "deferred" or message.attempts < self.options.retry.max_attempts:
+            return None
+        return await self.call(self.db.control, self.fallback.channel_for, message.campaign_id)
+
+    async def _fall_back(
+        self, message: Claimed, route: Route, outcome: SmtpOutcome, composed: Composed,
+        channel: str,
+    ) -> str:  # fmt: skip
+        """Deliver on the fallback channel and record the one terminal state it leads to."""
+        assert self.fallback is not None
+        result: FallbackResult = await self.call(
+            self.fallback.deliver, self.db.region, message, composed.data, channel,
+            self.options.region,
+        )  # fmt: skip
+        self.stats[f"fallback {'delivered' if result.receipt else 'failed'}"] += 1
+        recorded = await self.call(
+            self.db.region, record_fallback, self.writer, self.worker_id, message, outcome,
+            route.name, self.options.region, result.channel, result.receipt, result.failure,
+        )  # fmt: skip
+        return recorded.status
 
     def _eligibility_batch(self, messages: list[Claimed]) -> list[str | None]:
         return self.db.region(ineligibilities, messages)

@@ -20,6 +20,7 @@ import redis
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from compliance.crypto import cipher_for
+from delivery.fallback.wiring import fallback_channel
 from delivery.message import DkimKey, Tracking, TrackingSigner, TrackingUrls
 from delivery.rendering import RenderSandbox
 from delivery.retry import RetryPolicy
@@ -105,6 +106,9 @@ def worker_options(
         lease_seconds=settings.worker_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
         exit_when_idle=exit_when_idle,
+        switch_check_seconds=settings.switch_check_seconds,
+        switch_db_poll_seconds=settings.switch_db_poll_seconds,
+        switch_recheck_seconds=settings.switch_recheck_seconds,
         retry=RetryPolicy(first_delay=timedelta(seconds=settings.retry_first_delay_seconds)),
         worker_id=new_worker_id(),
     )
@@ -122,6 +126,8 @@ def open_worker(
     ]
     client = redis.Redis.from_url(redis_url)
     sandbox = RenderSandbox(workers=2)
+    cipher = cipher_for(settings)
+    fallback = fallback_channel(settings, cipher)
     try:
         sandbox.warm_up()  # ready to render before the first claim
         db = Database(*pools)
@@ -151,13 +157,15 @@ def open_worker(
         yield Worker(
             options,
             db,
-            cipher_for(settings),
+            cipher,
             Composer(sandbox, tracking, keyring, settings.bounce_domain),
             matrix,
             smtp,
             throttle,
+            fallback=fallback,
         )
     finally:
+        fallback.close()
         sandbox.close()
         client.close()
         for pool in pools:

@@ -25,13 +25,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from compliance.crypto import PiiCipher
+from delivery.fallback import FallbackChannel
 from delivery.providers import Pending, policy_for, provider_of
 from delivery.routing import CircuitBreaker, RoutingMatrix
 from delivery.smtp import SmtpPool
+from delivery.switches import SwitchWatcher
 from warehouse.model_outputs import active_pauses
+from warehouse.switches import active_switches
 
 from ..queue import Claimed, claim_due, release, renew
 from .content import Composer
@@ -62,6 +66,8 @@ class Worker:
         *,
         breakers: Mapping[str, CircuitBreaker] | None = None,
         rng: random.Random | None = None,
+        switches: SwitchWatcher | None = None,
+        fallback: FallbackChannel | None = None,
     ) -> None:
         self.options = options
         self.id = options.worker_id
@@ -85,12 +91,20 @@ class Worker:
         send_options = SendOptions(
             options.region, options.concurrency, options.max_throttle_wait_seconds,
             options.unavailable_delay_seconds, options.route_attempts, options.retry,
+            options.switch_recheck_seconds,
         )  # fmt: skip
         self._pools = dict(pools)
+        # Manual override switches (pause, force_route, drain), from the control database.
+        self.switches = switches or SwitchWatcher(
+            partial(db.control, active_switches), throttle.client, throttle.prefix,
+            db_poll_seconds=options.switch_db_poll_seconds,
+        )  # fmt: skip
+        self._region_hold: uuid.UUID | None = None
         self._sender_args = (
             self.id, send_options, db, composer, matrix, self._pools, throttle,
             self.breakers, self._executor, self.stats, rng or random.Random(),
         )  # fmt: skip
+        self._fallback = fallback
         self._templates: dict[tuple[uuid.UUID, int | None], Template] = {}
         self._held: dict[uuid.UUID, Held] = {}
         self._to_release: list[Claimed] = []
@@ -118,11 +132,15 @@ class Worker:
     async def run(self) -> Counter[str]:
         """Claim and send until stopped (or idle, with ``exit_when_idle``)."""
         self._stopping, self._room = asyncio.Event(), asyncio.Event()
-        self._sender = MessageSender(*self._sender_args)
+        self._sender = MessageSender(
+            *self._sender_args, switches=self.switches, fallback=self._fallback
+        )
         started = time.monotonic()
+        await asyncio.to_thread(self.switches.refresh)  # in force before the first claim
         background = [
             asyncio.create_task(self._renew_leases()),
             asyncio.create_task(self._report(started)),
+            asyncio.create_task(self._watch_switches()),
         ]
         log.info(
             "worker %s claims for region %s: batches of %d, %d sends per route, lease %g s",
@@ -156,6 +174,9 @@ class Worker:
     async def _claim_loop(self) -> None:
         assert self._stopping is not None and self._room is not None
         while not self._stopping.is_set():
+            if self._held_by_switch():
+                await _wait(self._stopping, self.options.poll_seconds)
+                continue
             room = self.capacity - len(self._held)
             if room < max(1, min(self.options.batch_size, self.capacity) // 2):
                 self._room.clear()
@@ -261,7 +282,30 @@ class Worker:
     async def _queue_call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._queue_executor, fn, *args)
 
+    def _held_by_switch(self) -> bool:
+        """Whether a pause of every sender of this region is in force: nothing is claimed
+        (claimed messages are handed back by the sender's own check)."""
+        hold = self.switches.board.holds_region(self.region)
+        held_by = hold.switch_id if hold is not None else None
+        if held_by != self._region_hold:
+            if hold is not None:
+                log.warning("worker %s holds region %s: switch %s (%s)", self.id, self.region,
+                            hold.switch_id, hold.reason)  # fmt: skip
+            else:
+                log.warning("worker %s resumes claiming for region %s", self.id, self.region)
+            self._region_hold = held_by
+        return hold is not None
+
     # --- background ---------------------------------------------------------------------
+    async def _watch_switches(self) -> None:
+        """Keep the switches fresh: a cheap version check a couple of times a second."""
+        while True:
+            await asyncio.sleep(self.options.switch_check_seconds)
+            try:
+                await asyncio.to_thread(self.switches.refresh)  # off the busy send threads
+            except Exception:
+                log.exception("worker %s could not refresh its switches", self.id)
+
     async def _renew_leases(self) -> None:
         """Heartbeat: extend the leases of every held message a few times per lease."""
         period = self.options.lease_seconds / 3
