@@ -160,6 +160,31 @@ class PiiCipher:
         data_key = self.unwrap_data_key(wrapped_data_key, kek_version, contact_id)
         return _open(data_key, ciphertext, _field_aad(contact_id, field)).decode()
 
+    def seal_bytes(
+        self,
+        contact_id: uuid.UUID,
+        field: str,
+        plaintext: bytes,
+        wrapped_data_key: bytes,
+        kek_version: int,
+    ) -> bytes:
+        """Encrypt more data of an existing contact (a phone number, a document) under its
+        data key, so erasing the key shreds it with the rest."""
+        data_key = self.unwrap_data_key(wrapped_data_key, kek_version, contact_id)
+        return _seal(data_key, plaintext, _field_aad(contact_id, field))
+
+    def open_bytes(
+        self,
+        contact_id: uuid.UUID,
+        field: str,
+        ciphertext: bytes,
+        wrapped_data_key: bytes,
+        kek_version: int,
+    ) -> bytes:
+        """Decrypt what :meth:`seal_bytes` sealed for the same contact and field."""
+        data_key = self.unwrap_data_key(wrapped_data_key, kek_version, contact_id)
+        return _open(data_key, ciphertext, _field_aad(contact_id, field))
+
 
 def _field_aad(contact_id: uuid.UUID, field: str) -> bytes:
     return b"pii|" + contact_id.bytes + b"|" + field.encode()

@@ -8,7 +8,10 @@ its events (through the event writer), and the suppression of a hard-bounced add
   route once the policy says so), or, after the last attempt, ``failed`` (terminal).
 
 ``record_delivered`` records many delivered messages together (what a worker's batch of
-concurrent sends mostly is). ``record_unsent`` ends a message that is never sent:
+concurrent sends mostly is). ``record_fallback`` ends a message whose last deferral
+exhausted email and whose campaign's fallback channel was tried: ``delivered`` on that
+channel (``messages.delivered_channel``, ``details.channel`` of its event) or ``failed``.
+``record_unsent`` ends a message that is never sent:
 ``suppressed`` or ``failed`` with a reason (a template that blew up, a header injection, a
 consent withdrawn meanwhile).
 
@@ -28,6 +31,7 @@ from typing import Protocol
 import psycopg
 
 from delivery.bounces.reasons import ENHANCED_CODE
+from delivery.fallback.gateway import GatewayReceipt
 from warehouse.events import EmailEvent, event_id_for
 
 from .queue import Claimed, defer, finish, finish_delivered
@@ -134,6 +138,53 @@ def record_delivered(
         _events(writer, conn, message, region, route, now, outcome, ["sent", "delivered"], {})
         recorded.append(Recorded("delivered"))
     return recorded
+
+
+def record_fallback(
+    conn: psycopg.Connection,
+    writer: EventSink,
+    worker_id: str,
+    message: Claimed,
+    outcome: SmtpOutcome,
+    route: str,
+    region: str,
+    channel: str,
+    receipt: GatewayReceipt | None,
+    failure: str | None,
+    *,
+    now: datetime | None = None,
+) -> Recorded:
+    """The one terminal state of an exhausted message after its fallback ``channel``: the
+    last email deferral as a ``deferred`` event, then ``delivered`` (``receipt``: the
+    gateway took it) or ``failed`` (``failure``: why not) with the channel in the details."""
+    now = now or datetime.now(UTC)
+    email_error = outcome.text[:500]
+    deferral: dict[str, object] = {
+        "reply": email_error, "reason": outcome.reason, "hard": outcome.hard,
+        "bounce_type": "hard" if outcome.hard else "soft", "fallback_channel": channel,
+    }  # fmt: skip
+    if receipt is not None:
+        if not finish(
+            conn, worker_id, message, "delivered", route=route, smtp_code=outcome.code,
+            error=email_error, channel=receipt.channel,
+        ):  # fmt: skip
+            return Recorded("lost")
+        _events(writer, conn, message, region, route, now, outcome, ["deferred"], deferral)
+        delivered: dict[str, object] = {
+            "channel": receipt.channel, "gateway": receipt.gateway,
+            "reference": receipt.reference, "gateway_status": receipt.status,
+        }  # fmt: skip
+        unsent = SmtpOutcome("delivered", None, "")
+        _events(writer, conn, message, region, route, now, unsent, ["delivered"], delivered)
+        return Recorded("delivered")
+    reason = f"email: {email_error}; fallback {channel}: {failure or 'not delivered'}"[:500]
+    if not finish(
+        conn, worker_id, message, "failed", route=route, smtp_code=outcome.code, error=reason
+    ):
+        return Recorded("lost")
+    failed = {**deferral, "channel": channel, "fallback_error": (failure or "")[:500]}
+    _events(writer, conn, message, region, route, now, outcome, ["deferred", "failed"], failed)
+    return Recorded("failed")
 
 
 def record_unsent(

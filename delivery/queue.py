@@ -207,8 +207,10 @@ def finish(
     route: str | None = None,
     smtp_code: int | None = None,
     error: str | None = None,
+    channel: str = "email",
 ) -> bool:
-    """Put a leased message in its terminal ``status``; False when the lease was lost."""
+    """Put a leased message in its terminal ``status``; False when the lease was lost. A
+    delivered message records the ``channel`` that delivered it (a fallback gateway's)."""
     if status not in TERMINAL_STATES:
         raise ValueError(f"{status!r} is not a terminal state: {sorted(TERMINAL_STATES)}")
     return _update_leased(
@@ -216,8 +218,9 @@ def finish(
         worker_id,
         message,
         "status = %s, route = coalesce(%s, route), smtp_code = %s, last_error = %s, "
-        "sent_at = CASE WHEN %s = 'delivered' THEN coalesce(sent_at, now()) ELSE sent_at END",
-        (status, route, smtp_code, error, status),
+        "sent_at = CASE WHEN %s = 'delivered' THEN coalesce(sent_at, now()) ELSE sent_at END, "
+        "delivered_channel = CASE WHEN %s = 'delivered' THEN %s END",
+        (status, route, smtp_code, error, status, status, channel),
     )
 
 
@@ -235,7 +238,7 @@ def finish_delivered(
         """
         UPDATE messages AS m
         SET status = 'delivered', route = coalesce(d.route, m.route), smtp_code = d.code,
-            last_error = NULL, sent_at = coalesce(m.sent_at, now()),
+            last_error = NULL, sent_at = coalesce(m.sent_at, now()), delivered_channel = 'email',
             lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
         FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[])
              AS d(message_id, campaign_type, route, code)
