@@ -110,8 +110,9 @@ def set_switch(
             conn, actor=actor, action="switch.set", subject=f"switch:{stored.switch_id}",
             org_id=stored.org_id, details=_details(stored),
         )  # fmt: skip
-    log.warning("switch %s set by %s: %s %s (%s)", stored.switch_id, actor, stored.kind,
-                stored.scope, stored.reason)  # fmt: skip
+    via = f" via {stored.route}" if stored.kind != "pause" else ""
+    log.warning("switch %s set by %s: %s %s%s (%s)", stored.switch_id, actor, stored.kind,
+                stored.scope, via, stored.reason)  # fmt: skip
     return stored
 
 
