@@ -22,6 +22,11 @@
                                           raise a user's role for N minutes (alerted, audited)
     postwise compliance erase|evidence --org ORG --subject EMAIL
                                           erase a data subject; export their evidence pack
+    postwise archive run|list|query ...   the cold-storage archive of event partitions:
+                                          archive past retention, the index, SQL over it
+    postwise traps sync FILE --region R --source NAME
+                                          replace a spam-trap feed (also: behavioural, hits,
+                                          quarantined, release, reject)
 
 Errors a user can act on (an unreachable server, bad settings, bad arguments) print one line
 and exit non-zero; they never show a traceback.
@@ -41,7 +46,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
-from . import admin_cli, audit_cli, compliance_cli
+from . import admin_cli, archive_cli, audit_cli, compliance_cli, traps_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
@@ -463,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cli.register(sub)
     admin_cli.register(sub)
     compliance_cli.register(sub)
+    archive_cli.register(sub)
+    traps_cli.register(sub)
     return parser
 
 

@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     ingest_max_batch: int = Field(1000, ge=1, le=10_000)
     import_max_bytes: int = Field(512 * 1024 * 1024, ge=1024)
     import_chunk_rows: int = Field(500, ge=1, le=10_000)
+    # Spam traps: an import is quarantined for review when its trap hits reach both the
+    # count and the share of its records; a contact mailed TRAP_BEHAVIOUR_MIN_SENDS times over
+    # TRAP_BEHAVIOUR_MIN_DAYS days that never engaged, bounced or complained is a suspect.
+    trap_quarantine_min_hits: int = Field(3, ge=1)
+    trap_quarantine_ratio: float = Field(0.01, ge=0, le=1)
+    trap_behaviour_min_sends: int = Field(12, ge=2)
+    trap_behaviour_min_days: int = Field(60, ge=1)
     tracking_scanner_window_seconds: float = Field(10.0, ge=0)
     tracking_dedupe_seconds: int = Field(300, ge=1)
     tracking_scanner_memory_seconds: int = Field(3600, ge=1)
@@ -192,6 +199,23 @@ class Settings(BaseSettings):
     webauthn_rp_name: str = "Postwise"
     webauthn_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8000"])
     mfa_ticket_seconds: int = Field(300, ge=30, le=3600)
+    # Account protection (serving/auth/protection). Failed logins are counted per address
+    # and per client over the window; this many failures of one address lock it.
+    login_failure_window_seconds: int = Field(900, ge=1)
+    login_lock_after_failures: int = Field(5, ge=1)
+    login_lock_seconds: int = Field(300, ge=1)  # the first lock; doubled per lock in a day
+    login_lock_max_seconds: int = Field(86400, ge=1)
+    login_client_failures: int = Field(100, ge=0)  # per client per window; 0: no throttle
+    # Header a trusted proxy sets to the client's ISO country (Cloudflare's). Only right
+    # behind a proxy that overwrites it; "" turns the impossible-travel signal off.
+    login_country_header: str = "CF-IPCountry"
+    # The login-risk score (weights in serving/auth/protection/risk.py): at or over
+    # challenge_at the second factor is demanded, at or over block_at the login is refused.
+    login_risk_challenge_at: int = Field(40, ge=1)
+    login_risk_block_at: int = Field(90, ge=1)
+    login_risk_max_travel_kmh: float = Field(900.0, gt=0)  # faster between logins: impossible
+    login_risk_min_history: int = Field(10, ge=1)  # past logins before hours can be unusual
+    login_risk_burst_failures: int = Field(3, ge=0)  # recent failures making a burst; 0: off
     break_glass_max_minutes: int = Field(240, ge=1, le=7 * 24 * 60)
     # Consent: how long an opt-in confirmation link works; the consent policy in force.
     opt_in_token_ttl_seconds: int = Field(48 * 3600, ge=60)
