@@ -26,6 +26,7 @@ from .erasure.cascade import ContactErasure, erase_contact, message_ids_of
 from .subjects import contact_subject
 
 RETENTION_ACTOR = "retention_schedule"
+RETENTION_JOB = "contact_retention"  # its name in job_runs
 
 
 @dataclass(frozen=True)

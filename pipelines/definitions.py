@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import audit, checks, features, learning, refresh, retention, upkeep
+from . import audit, checks, controls, features, learning, refresh, retention, upkeep
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
@@ -21,6 +21,7 @@ defs = dg.Definitions(
         upkeep.email_events_hourly,
         retention.expired_contacts_anonymized,
         audit.audit_checkpoints,
+        controls.controls_report_asset,
     ],
     asset_checks=checks.row_count_checks,
     jobs=[
@@ -31,6 +32,7 @@ defs = dg.Definitions(
         learning.scoring_job,
         retention.retention_job,
         audit.audit_job,
+        controls.controls_job,
     ],
     schedules=[
         refresh.hourly_marts_refresh,
@@ -41,6 +43,7 @@ defs = dg.Definitions(
         learning.daily_scoring,
         retention.daily_contact_retention,
         audit.hourly_audit_checkpoints,
+        controls.weekly_controls_report,
     ],
     sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from compliance.retention import anonymize_expired_contacts
+from compliance.retention import RETENTION_JOB, anonymize_expired_contacts
+from warehouse.job_runs import record_job_run
 
 from .partitions import region_partitions
 from .resources import WarehouseResource
@@ -32,6 +33,8 @@ def expired_contacts_anonymized(
         total += report.count
         if report.count < BATCH:
             break
+    with warehouse.connection(context.partition_key) as conn:
+        record_job_run(conn, RETENTION_JOB, total, {"as_of": today.isoformat()})
     context.log.info("anonymized %d contacts past their retention date", total)
     return dg.MaterializeResult(metadata={"anonymized": total, "as_of": today.isoformat()})
 

@@ -5,6 +5,10 @@
         prints the erasure certificate (or the first one, when already erased)
     postwise compliance evidence --org ORG --subject EMAIL [--out FILE]
         write the subject's evidence pack (a zip) to FILE (default: evidence-<subject>.zip)
+    postwise compliance controls [--out DIR]
+        check every control (ciphertext-only PII, admins' second factors, the audit chain,
+        retention and erasure, route TLS, suppression, API key age), print the verdicts and
+        write the dated report; exits 1 when a control fails
 
 ``--org`` is the organization's slug or id. The actor recorded in the audit log is
 ``cli:<login name>``.
@@ -37,6 +41,11 @@ def register(sub: Any) -> None:
     _subject_options(evidence)
     evidence.add_argument("--out", help="zip file to write (default: evidence-<subject>.zip)")
     evidence.set_defaults(handler=_evidence)
+    controls = actions.add_parser(
+        "controls", help="check every control now; write the dated HTML and JSON report"
+    )
+    controls.add_argument("--out", help="directory for the report (default: CONTROLS_REPORT_DIR)")
+    controls.set_defaults(handler=_controls)
 
 
 def _subject_options(parser: argparse.ArgumentParser) -> None:
@@ -108,3 +117,21 @@ def _evidence(args: argparse.Namespace, settings: Settings) -> int:
         raise BootstrapError(f"cannot write {out}: {exc}") from None
     echo(f"evidence pack written to {out} ({len(pack)} bytes)")
     return 0
+
+
+def _controls(args: argparse.Namespace, settings: Settings) -> int:
+    from compliance.controls import controls_report
+
+    from .runtime import open_cells, resolve_database_url
+
+    database_url, _ = resolve_database_url(settings)
+    with open_cells(settings, database_url) as cells:
+        report, json_path, html_path = controls_report(
+            settings, cells, Path(args.out) if args.out else None
+        )
+    width = max(len(result.control_id) for result in report.results)
+    for result in report.results:
+        verdict = result.verdict.value.replace("_", " ").upper()
+        echo(f"{result.control_id:<{width}}  {verdict:<14}  {result.summary}")
+    echo(f"report written to {html_path} and {json_path}")
+    return 0 if report.all_passed else 1

@@ -15,10 +15,11 @@ from consent_kit import Contacts
 
 from compliance.audit import entries
 from compliance.consent import Evidence, OptInTokens, Subject, start_opt_in
-from compliance.retention import anonymize_expired_contacts
+from compliance.retention import RETENTION_JOB, anonymize_expired_contacts
 from compliance.subjects import subject_ref
 from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
+from warehouse.job_runs import last_job_run
 from warehouse.migrate import temporary_cells
 
 TODAY = date(2026, 6, 1)
@@ -154,6 +155,7 @@ def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
             get_settings.cache_clear()
     for region, contact_id in expired.items():
         with cells.connection(region) as conn:
+            assert last_job_run(conn, RETENTION_JOB) is not None  # what the controls check
             left = conn.execute(
                 "SELECT count(*) FROM contacts WHERE contact_id = %s", (contact_id,)
             ).fetchone()
