@@ -7,14 +7,17 @@ TLS or STARTTLS (required; the server's certificate verified; TLS 1.2 at least, 
 where the route's ``min_tls`` demands it), or none (only for loopback test servers).
 Outcomes: 2xx delivered; 4xx deferred; 5xx bounced, with the reason from
 :mod:`delivery.bounces`; timeouts, dropped connections and failed TLS handshakes are
-deferrals (``networkerror``).
+deferrals (``networkerror``). Servers often quote the recipient's address in their reply
+("<ada@example.org>: Recipient address rejected"); it is replaced by ``<recipient>`` before
+the reply is kept, so replies stored in the warehouse hold no address in plaintext.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosmtplib
 
@@ -38,6 +41,14 @@ class SmtpOutcome:
             return cls("delivered", code, text)
         reason, hard = classify_reply(code, None, text)
         return cls("deferred" if code < 500 else "bounced", code, text, reason, hard)
+
+    def without_address(self, recipient: str) -> SmtpOutcome:
+        """This outcome with ``recipient`` (in any letter case) masked in the reply text."""
+        masked = re.sub(re.escape(recipient), RECIPIENT_MASK, self.text, flags=re.IGNORECASE)
+        return self if masked == self.text else replace(self, text=masked)
+
+
+RECIPIENT_MASK = "<recipient>"
 
 
 class SmtpPool:
@@ -63,7 +74,12 @@ class SmtpPool:
         self.connections_opened = 0
 
     async def send(self, sender: str, recipient: str, message: bytes) -> SmtpOutcome:
-        """Send one message to one recipient and say what the server answered."""
+        """Send one message to one recipient and say what the server answered (the
+        recipient's address masked in the reply)."""
+        outcome = await self._send(sender, recipient, message)
+        return outcome.without_address(recipient)
+
+    async def _send(self, sender: str, recipient: str, message: bytes) -> SmtpOutcome:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:

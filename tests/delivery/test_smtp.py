@@ -33,6 +33,8 @@ class Provider:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         local = address.split("@", 1)[0]
+        if local.startswith("quoting"):
+            return f"550 5.1.1 <{address.upper()}>: Recipient address rejected: User unknown"
         if local.startswith("unknown"):
             return "550 5.1.1 The email account that you tried to reach does not exist"
         if local.startswith("full"):
@@ -85,6 +87,23 @@ def test_answers_become_outcomes(provider: tuple[Provider, Route]) -> None:
     assert (full.status, full.reason, full.hard) == ("deferred", "mailboxfull", False)
     assert (spam.status, spam.reason, spam.hard) == ("bounced", "spamdetected", False)
     assert [rcpt for rcpt, _ in handler.delivered] == ["ada@x.example"]
+
+
+def test_a_reply_quoting_the_recipients_address_is_kept_with_the_address_masked(
+    provider: tuple[Provider, Route],
+) -> None:
+    _, route = provider
+
+    async def run() -> SmtpOutcome:
+        pool = SmtpPool(route, timeout=5)
+        outcome = await pool.send("bounce@news.example", "quoting.ada@x.example", MESSAGE)
+        await pool.close()
+        return outcome
+
+    outcome = asyncio.run(run())
+    assert (outcome.status, outcome.reason) == ("bounced", "userunknown")
+    assert outcome.text == "5.1.1 <<recipient>>: Recipient address rejected: User unknown"
+    assert "ada" not in outcome.text.lower()
 
 
 def test_connections_are_pooled_and_bounded(provider: tuple[Provider, Route]) -> None:
