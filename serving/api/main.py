@@ -31,6 +31,7 @@ from .routes import (
     health,
     metrics,
     models,
+    passwords,
     templates,
     tracking,
     webhooks,
@@ -38,8 +39,10 @@ from .routes import (
 from .routes.contacts import router as contacts_router
 from .routes.erasures import router as erasures_router
 from .routes.messages import router as messages_router
+from .routes.ops_switches import router as ops_switches_router
 from .routes.preference_center import router as preference_center_router
 from .routes.preferences import router as preferences_router
+from .routes.secure_links import router as secure_links_router
 from .routes.suppressions import router as suppressions_router
 
 TITLE = "Postwise API"
@@ -66,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = resolved  # what deps.SettingsDep answers (no dependency override)
     app.include_router(tracking.router)
+    app.include_router(secure_links_router)
     app.include_router(account.router)
+    app.include_router(passwords.router)
     app.include_router(preference_center_router)
     for router in (messages_router, contacts_router, suppressions_router, preferences_router):
         app.include_router(router)
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(factors.router)
     app.include_router(break_glass.router)
+    app.include_router(ops_switches_router)
     app.add_middleware(AuditTrail)  # outermost: audited answers are not sent unrecorded
     install_error_handlers(app)
     install_openapi(app)

@@ -1,6 +1,6 @@
 """The operational side of an API process, opened with its other clients at start-up:
-circuit breakers, metrics, rate limits, live counters, user sessions, users' second factors
-and model serving.
+circuit breakers, metrics, rate limits, live counters, user sessions, users' second factors,
+account protection (login lockout and risk score) and model serving.
 
 ``Operations.admit(principal)`` is the rate-limit check every authenticated request passes
 (``deps.get_principal`` calls it): the caller's own window (its API key, or its user) and
@@ -21,6 +21,9 @@ from ..auth.mfa import SecondFactors
 from ..auth.mfa.challenges import ChallengeStore
 from ..auth.mfa.sealing import FactorSealer
 from ..auth.mfa.security_keys import RelyingParty
+from ..auth.protection.lockout import Lockout, LockoutPolicy
+from ..auth.protection.risk import RiskPolicy
+from ..auth.protection.service import AccountProtection
 from ..auth.roles import Principal
 from ..auth.sessions import Sessions
 from ..auth.tokens import Denylist, TokenIssuer
@@ -40,6 +43,7 @@ class Operations:
     counters: LiveCounters
     sessions: Sessions
     factors: SecondFactors
+    protection: AccountProtection
     models: ModelServing
     per_key: int
     per_org: int
@@ -74,6 +78,13 @@ class Operations:
             issuer,
             denylist,
         )
+        protection = AccountProtection(
+            cells,
+            Lockout(client, prefix, breakers, lockout_policy(settings)),
+            risk_policy(settings),
+            settings.secret_key,
+            country_header=settings.login_country_header,
+        )
         loader = (
             mlflow_loader(settings.mlflow_tracking_uri) if settings.mlflow_tracking_uri else None
         )
@@ -91,6 +102,7 @@ class Operations:
             counters=LiveCounters(client, prefix),
             sessions=sessions,
             factors=factors,
+            protection=protection,
             models=ModelServing(cells, champions, breakers, metrics),
             per_key=settings.rate_limit_per_key,
             per_org=settings.rate_limit_per_org,
@@ -136,3 +148,25 @@ class Operations:
             return
         self.metrics.rate_limited.labels(scope or "unknown").inc()
         raise RateLimited(scope or "unknown", retry_after)
+
+
+def lockout_policy(settings: Settings) -> LockoutPolicy:
+    """The login failure windows and locks that ``settings`` ask for."""
+    return LockoutPolicy(
+        window_seconds=settings.login_failure_window_seconds,
+        lock_after=settings.login_lock_after_failures,
+        lock_seconds=settings.login_lock_seconds,
+        max_lock_seconds=settings.login_lock_max_seconds,
+        client_failures=settings.login_client_failures,
+    )
+
+
+def risk_policy(settings: Settings) -> RiskPolicy:
+    """The login-risk thresholds of ``settings`` (the weights are the policy's own)."""
+    return RiskPolicy(
+        challenge_at=settings.login_risk_challenge_at,
+        block_at=settings.login_risk_block_at,
+        max_travel_kmh=settings.login_risk_max_travel_kmh,
+        min_history=settings.login_risk_min_history,
+        burst_failures=settings.login_risk_burst_failures,
+    )

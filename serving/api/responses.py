@@ -4,7 +4,7 @@ Every error is ``{"code", "detail"}`` (:class:`ApiError`): a machine-readable co
 human sentence. A 422 adds ``errors``, the fields at fault (:class:`InvalidRequest`; empty
 when the refusal is about the request as a whole, such as an address on the suppression
 list). ``errors(*statuses, examples=...)`` gives the ``responses=`` of a router or a route:
-each status with its meaning, its schema, an example and, for 429 and 503, the Retry-After
+each status with its meaning, its schema, an example and, for 423, 429 and 503, the Retry-After
 header. Routers declare what all their routes can answer (``AUTHENTICATED``: 401, 403,
 429, 503, 504); routes add their own (404, 409, 413, 415, 422) with route-specific
 examples.
@@ -99,6 +99,11 @@ MEANINGS: dict[int, tuple[str, str, str]] = {
         "invalid_request",
         "body.to: value is not a valid email address",
     ),
+    423: (
+        "The account is locked after repeated failed logins; see Retry-After",
+        "account_locked",
+        "this account is locked after repeated failed logins; retry in 300 s",
+    ),
     429: (
         "Over a rate limit of the key, user or organization; see Retry-After",
         "rate_limited",
@@ -144,9 +149,9 @@ def errors(*statuses: int, examples: Mapping[int, tuple[str, str]] | None = None
             "example": error_example(status, code, detail),
         }
         entry: dict[str, Any] = {"description": description, "content": {"application/json": media}}
-        if status in (429, 503):
+        if status in (423, 429, 503):
             entry["headers"] = copy.deepcopy(RETRY_AFTER)
-            entry["headers"]["Retry-After"]["required"] = status == 429
+            entry["headers"]["Retry-After"]["required"] = status in (423, 429)
         documented[status] = entry
     return documented
 

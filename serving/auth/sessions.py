@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
@@ -32,6 +33,9 @@ from .tokens import Denylist, TokenClaims, TokenIssuer, TokenPair
 from .users import ActiveUser, active_user, login_candidates, set_password_hash
 
 USER_CACHE_SECONDS = 5.0
+# Called with (user id, organization id, second-factor methods) once the password is right,
+# before anything is issued; it may raise to refuse the login (account protection).
+Screen = Callable[[uuid.UUID, uuid.UUID, list[str]], object]
 
 
 class SecondFactorNeeded(AuthenticationFailed):
@@ -62,8 +66,11 @@ class Sessions:
         self._users: dict[uuid.UUID, tuple[float, ActiveUser | None, Grant | None]] = {}
         self._lock = threading.Lock()
 
-    def login(self, email: str, password: str, org_slug: str | None) -> TokenPair:
-        """A token pair for the user with ``email`` and ``password``; 401 otherwise."""
+    def login(
+        self, email: str, password: str, org_slug: str | None, *, screen: Screen | None = None
+    ) -> TokenPair:
+        """A token pair for the user with ``email`` and ``password``; 401 otherwise
+        (``screen`` may refuse a right password, see :data:`Screen`)."""
         with self._control() as conn:
             candidates = login_candidates(conn, email, org_slug)
         matching = [c for c in candidates if verify_password(c.password_hash, password)]
@@ -81,6 +88,8 @@ class Sessions:
             if user.password_hash and needs_rehash(user.password_hash):
                 set_password_hash(conn, user.user_id, hash_password(password))
             methods = factor_methods(conn, user.user_id)
+        if screen is not None:
+            screen(user.user_id, user.org_id, methods)
         if methods:
             ticket = self.issuer.issue_mfa(user.user_id, user.org_id)
             raise SecondFactorNeeded(ticket, methods, self.issuer.mfa_ttl)

@@ -1,4 +1,5 @@
-"""Users of an organization in the control database: creation with an argon2id password,
+"""Users of an organization in the control database: creation with an argon2id password
+(refused when breached, see :func:`.passwords.check_new_password`), password changes,
 listing, removal (disabling: the row stays for the audit trail), and the look-ups that
 login and bearer authentication need."""
 
@@ -10,7 +11,7 @@ from datetime import datetime
 
 import psycopg
 
-from .passwords import hash_password
+from .passwords import check_new_password, hash_password, verify_password
 from .roles import Role
 
 USER_COLUMNS = "user_id, org_id, email, display_name, role, created_at, disabled_at"
@@ -63,7 +64,9 @@ def create_user(
     role: Role,
     display_name: str = "",
 ) -> UserRow:
-    """A new user of ``org_id``; :class:`UserExists` when the address is taken there."""
+    """A new user of ``org_id``; :class:`UserExists` when the address is taken there,
+    :class:`.passwords.WeakPassword` (or its ``BreachedPassword``) for the password."""
+    check_new_password(password)
     password_hash = hash_password(password)
     try:
         with conn.transaction():
@@ -131,3 +134,28 @@ def active_user(conn: psycopg.Connection, user_id: uuid.UUID) -> ActiveUser | No
 
 def set_password_hash(conn: psycopg.Connection, user_id: uuid.UUID, password_hash: str) -> None:
     conn.execute("UPDATE users SET password_hash = %s WHERE user_id = %s", (password_hash, user_id))
+
+
+class WrongPassword(ValueError):
+    """The current password given to change it is not the user's."""
+
+
+def change_password(conn: psycopg.Connection, user_id: uuid.UUID, current: str, new: str) -> None:
+    """Replace an active user's password after checking ``current``; :class:`WrongPassword`
+    or :class:`.passwords.WeakPassword` (``BreachedPassword``) refuse the change."""
+    row = conn.execute(
+        "SELECT password_hash FROM users WHERE user_id = %s AND disabled_at IS NULL", (user_id,)
+    ).fetchone()
+    if row is None or not verify_password(row[0], current):
+        raise WrongPassword("the current password is wrong")
+    check_new_password(new)
+    set_password_hash(conn, user_id, hash_password(new))
+
+
+def user_email(conn: psycopg.Connection, org_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    """The address of ``user_id`` of ``org_id`` (None: no such active user there)."""
+    row = conn.execute(
+        "SELECT email FROM users WHERE user_id = %s AND org_id = %s AND disabled_at IS NULL",
+        (user_id, org_id),
+    ).fetchone()
+    return str(row[0]) if row is not None else None

@@ -5,6 +5,13 @@ A logged-in user calls the API with ``Authorization: Bearer <access token>`` and
 the same roles and permissions as an API key. A user with a second factor gets, instead of
 tokens, a 401 ``mfa_required`` carrying an ``mfa_token`` to finish the login with (see
 :mod:`.factors`).
+
+Logins are guarded by account protection (:mod:`serving.auth.protection`): a locked
+account answers 423 and a throttled client 429 (both with Retry-After, the same for an
+address without an account), and a right password may still be refused (403
+``login_blocked``) or sent to the second factor by the login-risk score. Owners unlock a
+user's account; passwords found in the breached-password list are refused (422
+``breached_password``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field
 
 from ...auth import Permission, Principal, Role
-from ...auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, WeakPassword
+from ...auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    BreachedPassword,
+    WeakPassword,
+)
 from ...auth.sessions import SecondFactorNeeded
 from ...auth.tokens import TokenClaims, TokenPair
 from ...auth.users import UserExists, UserRow, create_user, disable_user, list_users
@@ -28,6 +40,7 @@ from ..deps import CellsDep, ResourcesDep, require
 from ..permissions import declare_sign_in
 from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, PUBLIC, errors
+from .passwords import refuse_breached
 
 router = APIRouter(route_class=ProtobufRoute, prefix="/v1", tags=["users"])
 UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
@@ -83,6 +96,10 @@ class UserCreate(BaseModel):
     display_name: str = Field("", max_length=200, examples=["Grace"])
 
 
+class UnlockPublic(BaseModel):
+    was_locked: bool = Field(description="whether the account was locked", examples=[True])
+
+
 class UserPublic(BaseModel):
     user_id: uuid.UUID
     email: str
@@ -125,6 +142,16 @@ declare_sign_in(bearer_claims)
                 "/v1/auth/mfa/totp or /v1/auth/mfa/webauthn (the answer adds mfa_token, "
                 "methods and expires_in)",
             ),
+            403: (
+                "login_blocked",
+                "this login looks too risky to allow (new_device, impossible_travel); try "
+                "again later from a device and place you usually log in from, or ask an owner",
+            ),
+            423: (
+                "account_locked",
+                "this account is locked after repeated failed logins; retry in 300 s or ask "
+                "an owner of your organization to unlock it",
+            ),
             429: ("rate_limited", "too many requests for this login; retry in 40 s"),
         },
     ),
@@ -134,9 +161,16 @@ async def login(
 ) -> TokenPublic | JSONResponse:
     ip = request.client.host if request.client else None
     await run_in_threadpool(resources.ops.admit_login, ip, body.email)
+    protection = resources.ops.protection
+    client = protection.client(request.headers, ip)
+    standing = await run_in_threadpool(protection.admit, body.email, client)
+
+    def screen(user_id: uuid.UUID, org_id: uuid.UUID, methods: list[str]) -> None:
+        protection.screen(body.email, client, standing, user_id, org_id, methods)
+
     try:
         pair = await run_in_threadpool(
-            resources.ops.sessions.login, body.email, body.password, body.org
+            resources.ops.sessions.login, body.email, body.password, body.org, screen=screen
         )
     except SecondFactorNeeded as needed:
         return JSONResponse(
@@ -149,6 +183,10 @@ async def login(
             },
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
+    except AuthenticationFailed as failed:
+        if failed.code == "invalid_credentials":
+            await run_in_threadpool(protection.failed, body.email, client)
+        raise
     return TokenPublic.of(pair)
 
 
@@ -188,7 +226,11 @@ async def logout(
         examples={
             **FORBIDDEN,
             409: ("user_exists", "grace@acme.example already has an account"),
-            422: ("weak_password", "a password needs at least 12 characters"),
+            422: (
+                "breached_password",
+                "this password appears in lists of breached passwords (seen 2 times there); "
+                "choose another",
+            ),
         },
     ),
 )
@@ -202,6 +244,8 @@ def add_user(body: UserCreate, principal: UserManager, cells: CellsDep) -> UserP
             )
     except UserExists as exc:
         raise Conflict("user_exists", str(exc)) from None
+    except BreachedPassword as exc:
+        raise refuse_breached(cells, principal, exc, "user_created") from None
     except WeakPassword as exc:
         raise ValidationFailed("weak_password", str(exc)) from None
     return UserPublic.of(row)
@@ -237,3 +281,18 @@ def remove_user(user_id: uuid.UUID, principal: UserManager, cells: CellsDep) -> 
     with cells.connection("control") as conn:
         if not disable_user(conn, principal.org_id, user_id):
             raise NotFound("user_not_found", f"no user {user_id} in your organization")
+
+
+@router.post(
+    "/users/{user_id}/unlock",
+    response_model=UnlockPublic,
+    summary="Lift a user's login lock (set by repeated failed logins)",
+    responses=errors(
+        *AUTHENTICATED,
+        examples={**FORBIDDEN, 404: ("user_not_found", "no user 2c9d... in your organization")},
+    ),
+)
+def unlock_user(
+    user_id: uuid.UUID, principal: UserManager, resources: ResourcesDep
+) -> UnlockPublic:
+    return UnlockPublic(was_locked=resources.ops.protection.unlock(principal, user_id))

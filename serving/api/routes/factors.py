@@ -231,6 +231,14 @@ def _ticket(request: Request, resources: ResourcesDep, mfa_token: str) -> TokenC
     return ticket
 
 
+def _verified(request: Request, resources: ResourcesDep, ticket: TokenClaims) -> None:
+    """The second step succeeded: the device it came from becomes the user's (the
+    login-risk score's ``new_device`` signal, see :mod:`serving.auth.protection`)."""
+    protection = resources.ops.protection
+    ip = request.client.host if request.client else None
+    protection.verified(ticket.user_id, ticket.org_id, protection.client(request.headers, ip))
+
+
 @router.post(
     "/auth/mfa/totp",
     response_model=TokenPublic,
@@ -240,6 +248,7 @@ def _ticket(request: Request, resources: ResourcesDep, mfa_token: str) -> TokenC
 async def login_totp(body: MfaTotp, request: Request, resources: ResourcesDep) -> TokenPublic:
     ticket = await run_in_threadpool(_ticket, request, resources, body.mfa_token)
     pair = await run_in_threadpool(resources.ops.factors.login_totp, ticket, body.code)
+    await run_in_threadpool(_verified, request, resources, ticket)
     return TokenPublic.of(pair)
 
 
@@ -266,4 +275,5 @@ async def login_webauthn(
 ) -> TokenPublic:
     ticket = await run_in_threadpool(_ticket, request, resources, body.mfa_token)
     pair = await run_in_threadpool(resources.ops.factors.login_webauthn, ticket, body.credential)
+    await run_in_threadpool(_verified, request, resources, ticket)
     return TokenPublic.of(pair)
