@@ -27,7 +27,7 @@ from aiosmtpd.controller import Controller
 from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
-from .bounces import Bounce, parse_report
+from .bounces import Bounce, parse_report, without_addresses
 
 VERP = re.compile(r"^bounces\+([0-9a-fA-F-]{36})@", re.IGNORECASE)
 MAX_REPORT_BYTES = 2_000_000
@@ -121,7 +121,7 @@ def record_report(
                     "source": bounce.kind,
                     "reason": bounce.reason,
                     "hard": bounce.hard,
-                    "diagnostic": (bounce.diagnostic or "")[:500],
+                    "diagnostic": without_addresses(bounce.diagnostic or "")[:500],
                     "bounce_type": "hard" if bounce.hard else "soft",
                 },
             )

@@ -15,13 +15,12 @@ the reply is kept, so replies stored in the warehouse hold no address in plainte
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 from dataclasses import dataclass, replace
 
 import aiosmtplib
 
-from delivery.bounces import classify_reply
+from delivery.bounces import classify_reply, without_recipient
 from delivery.routing import Route
 
 MIN_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -44,11 +43,8 @@ class SmtpOutcome:
 
     def without_address(self, recipient: str) -> SmtpOutcome:
         """This outcome with ``recipient`` (in any letter case) masked in the reply text."""
-        masked = re.sub(re.escape(recipient), RECIPIENT_MASK, self.text, flags=re.IGNORECASE)
+        masked = without_recipient(self.text, recipient)
         return self if masked == self.text else replace(self, text=masked)
-
-
-RECIPIENT_MASK = "<recipient>"
 
 
 class SmtpPool:

@@ -9,7 +9,17 @@ for reports that are not bounces (complaints, autoreplies).
 ``python -m delivery.bounces classify FILE...`` prints one JSON line per file.
 """
 
+from .masking import RECIPIENT_MASK, without_addresses, without_recipient
 from .messages import Bounce, parse_report
 from .reasons import HARD_REASONS, REASONS, classify_reply
 
-__all__ = ["HARD_REASONS", "REASONS", "Bounce", "classify_reply", "parse_report"]
+__all__ = [
+    "HARD_REASONS",
+    "REASONS",
+    "RECIPIENT_MASK",
+    "Bounce",
+    "classify_reply",
+    "parse_report",
+    "without_addresses",
+    "without_recipient",
+]

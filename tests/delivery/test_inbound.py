@@ -92,14 +92,37 @@ def test_a_report_writes_its_events_and_suppressions(
         written = record_report(conn, EventWriter(), queued.message_id, bounces, REGION)
         again = record_report(conn, EventWriter(), queued.message_id, bounces, REGION)
         stored = conn.execute(
-            "SELECT type, details->>'bounce_type' FROM email_events WHERE org_id = %s", (org,)
+            "SELECT type, details->>'bounce_type', details->>'diagnostic' FROM email_events "
+            "WHERE org_id = %s",
+            (org,),
         ).fetchall()
         reasons = [r[0] for r in conn.execute(
             "SELECT reason FROM suppressions WHERE org_id = %s", (org,))]  # fmt: skip
         unknown = record_report(conn, EventWriter(), uuid.uuid4(), bounces, REGION)
     assert written == again == events
-    assert [t for t, _ in stored] == events  # the replay wrote nothing twice
+    assert [t for t, _, _ in stored] == events  # the replay wrote nothing twice
+    assert all("@" not in (diagnostic or "") for _, _, diagnostic in stored)
     assert reasons == suppressions
     assert unknown == []
     if report == "exim_blocked.eml":
         assert stored[0][1] == "soft"  # a 554 block is not the address's fault
+
+
+def test_an_address_quoted_in_a_reports_diagnostic_is_masked(
+    queue_cells: Cells,
+    org: uuid.UUID,
+    make_contact: Callable[[psycopg.Connection, uuid.UUID], uuid.UUID],
+) -> None:
+    quoting = Bounce(
+        "dsn", "userunknown", True, "Nobody@Gmail.example", 550, "5.1.1",
+        "550 5.1.1 <Nobody@Gmail.example>: Recipient address rejected: User unknown",
+    )  # fmt: skip
+    with queue_cells.connection(REGION) as conn:
+        contact_id = make_contact(conn, org)
+        queued = enqueue(conn, NewMessage(org, contact_id, "marketing", "news.acme.example"))
+        record_report(conn, EventWriter(), queued.message_id, [quoting], REGION)
+        [(diagnostic,)] = conn.execute(
+            "SELECT details->>'diagnostic' FROM email_events WHERE message_id = %s",
+            (queued.message_id,),
+        ).fetchall()
+    assert diagnostic == "550 5.1.1 <<recipient>>: Recipient address rejected: User unknown"
