@@ -61,6 +61,13 @@ class UnknownRecipient(TrackingError):
     code = "unknown_recipient"
 
 
+class DocumentGone(TrackingError):
+    """A genuine secure link whose document expired or no longer exists."""
+
+    status_code = 404
+    code = "document_unavailable"
+
+
 class AuthenticationFailed(ServingError):
     """The request does not prove who sent it; ``code`` says how."""
 

@@ -14,6 +14,7 @@ from .channel import FallbackChannel, FallbackResult
 from .documents import DocumentLinks, open_document, purge_expired, store_document
 from .errors import (
     DocumentRenderFailed,
+    DocumentUnavailable,
     FallbackError,
     GatewayError,
     GatewayRejected,
@@ -28,6 +29,7 @@ from .twilio import TwilioSmsGateway
 __all__ = [
     "DocumentLinks",
     "DocumentRenderFailed",
+    "DocumentUnavailable",
     "FallbackChannel",
     "FallbackDelivery",
     "FallbackError",

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from compliance.crypto import PiiCipher
 from compliance.errors import ComplianceError
 
-from .errors import InvalidDocumentLink
+from .errors import DocumentUnavailable, InvalidDocumentLink
 
 FIELD = "fallback_pdf"  # associated data: a sealed PDF opens only as this contact's PDF
 SALT = "fallback-document"
@@ -55,7 +55,7 @@ class DocumentLinks:
         try:
             payload = self._serializer.loads(token, max_age=int(self.ttl.total_seconds()))
         except SignatureExpired:
-            raise InvalidDocumentLink("this link has expired") from None
+            raise DocumentUnavailable("this link has expired") from None
         except BadSignature:
             raise InvalidDocumentLink("this link is not valid") from None
         try:
@@ -79,7 +79,7 @@ def store_document(
         (message_id,),
     ).fetchone()
     if row is None:
-        raise InvalidDocumentLink(f"message {message_id} has no contact to seal its PDF for")
+        raise DocumentUnavailable(f"message {message_id} has no contact to seal its PDF for")
     org_id, contact_id, wrapped, kek_version = row
     sealed = cipher.seal_bytes(contact_id, FIELD, pdf, wrapped, kek_version)
     conn.execute(
@@ -92,7 +92,7 @@ def store_document(
 
 
 def open_document(conn: psycopg.Connection, cipher: PiiCipher, message_id: uuid.UUID) -> bytes:
-    """The PDF of ``message_id`` while it is kept; raises :class:`InvalidDocumentLink` when
+    """The PDF of ``message_id`` while it is kept; raises :class:`DocumentUnavailable` when
     it expired, was purged, or its contact was erased."""
     row = conn.execute(
         "SELECT d.pdf_ciphertext, c.contact_id, c.wrapped_data_key, c.kek_version "
@@ -102,12 +102,12 @@ def open_document(conn: psycopg.Connection, cipher: PiiCipher, message_id: uuid.
         (message_id, datetime.now(UTC)),
     ).fetchone()
     if row is None:
-        raise InvalidDocumentLink("this document is no longer available")
+        raise DocumentUnavailable("this document is no longer available")
     sealed, contact_id, wrapped, kek_version = row
     try:
         return cipher.open_bytes(contact_id, FIELD, sealed, wrapped, kek_version)
     except ComplianceError:
-        raise InvalidDocumentLink("this document is no longer available") from None
+        raise DocumentUnavailable("this document is no longer available") from None
 
 
 def purge_expired(conn: psycopg.Connection, now: datetime | None = None) -> int:

@@ -3,7 +3,8 @@
 FallbackError
  ├── NoFallbackRecipient     the contact has no phone number to send the link to
  ├── DocumentRenderFailed    the message's HTML could not be turned into a PDF
- ├── InvalidDocumentLink     a secure link that is forged, foreign or expired
+ ├── InvalidDocumentLink     a secure link that is forged or malformed
+ │    └── DocumentUnavailable  a genuine link whose document expired, or was shredded
  └── GatewayError            the gateway did not take the delivery (``gateway``, ``status``)
       ├── GatewayUnavailable   transient: timeouts, refused connections, 5xx, 429 after retries
       └── GatewayRejected      permanent: the gateway refused the request (4xx, bad number)
@@ -25,7 +26,11 @@ class DocumentRenderFailed(FallbackError):
 
 
 class InvalidDocumentLink(FallbackError):
-    """A secure-link token that does not verify, has expired, or names no document."""
+    """A secure-link token that does not verify."""
+
+
+class DocumentUnavailable(InvalidDocumentLink):
+    """A genuine secure link whose document is gone: expired, purged, or its contact erased."""
 
 
 class GatewayError(FallbackError):

@@ -1,0 +1,111 @@
+"""The secure link of the fallback channel over real HTTP (uvicorn): ``/t/f/{token}``
+answers the sealed PDF while the link is valid, never cached; a forged token is a 400, an
+expired document or one whose contact was erased a 404, each as a small page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from compliance.crypto import cipher_for
+from delivery.fallback import store_document
+from delivery.fallback.pdf import render_pdf
+from delivery.fallback.wiring import document_links
+from delivery.queue import NewMessage, enqueue
+from postwise.settings import Settings
+from warehouse.db import Cells
+
+REGION = "eu"
+
+
+@pytest.fixture
+def document(api_settings: Settings, serving_cells: Cells) -> Iterator[tuple[uuid.UUID, bytes]]:
+    """A message of a sealed contact whose PDF is kept for a week; removed afterwards."""
+    org_id, contact_id = uuid.uuid4(), uuid.uuid4()
+    cipher = cipher_for(api_settings)
+    sealed = cipher.seal_contact(contact_id, "ada@example.org", "Ada")
+    pdf = render_pdf("<h1>Your invoice</h1><p>Due on Friday.</p>")
+    with serving_cells.connection(REGION) as conn:
+        conn.execute(
+            "INSERT INTO contacts (contact_id, org_id, email_ciphertext, email_blind_index, "
+            "name_ciphertext, wrapped_data_key, kek_version, email_domain, country, region, "
+            "time_zone) VALUES (%s, %s, %s, %s, %s, %s, %s, 'example.org', 'DE', %s, 'UTC')",
+            (
+                contact_id, org_id, sealed.email_ciphertext, sealed.email_blind_index,
+                sealed.name_ciphertext, sealed.wrapped_data_key, sealed.kek_version, REGION,
+            ),
+        )  # fmt: skip
+        message_id = enqueue(
+            conn, NewMessage(org_id, contact_id, "transactional", "mail.acme.example")
+        ).message_id
+        store_document(conn, cipher, message_id, pdf, datetime.now(UTC) + timedelta(days=7))
+    yield message_id, pdf
+    with serving_cells.connection(REGION) as conn:
+        conn.execute("DELETE FROM fallback_documents WHERE message_id = %s", (message_id,))
+        conn.execute("DELETE FROM messages WHERE org_id = %s", (org_id,))
+        conn.execute("DELETE FROM message_idempotency_keys WHERE org_id = %s", (org_id,))
+        conn.execute("DELETE FROM contacts WHERE org_id = %s", (org_id,))
+
+
+def _link(api_settings: Settings, api_url: str, message_id: uuid.UUID, region: str) -> str:
+    """The link the SMS carried, on the test server's address."""
+    url = document_links(api_settings).url(message_id, region)
+    return f"{api_url}/t/f/{url.rsplit('/', 1)[-1]}"
+
+
+def test_the_link_answers_the_pdf_uncached_while_it_is_valid(
+    api_settings: Settings, api_url: str, document: tuple[uuid.UUID, bytes]
+) -> None:
+    message_id, pdf = document
+    answer = httpx.get(_link(api_settings, api_url, message_id, REGION))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.content == pdf and answer.content.startswith(b"%PDF-")
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+def test_forged_expired_and_erased_links_are_refused_with_a_page(
+    api_settings: Settings,
+    api_url: str,
+    serving_cells: Cells,
+    document: tuple[uuid.UUID, bytes],
+) -> None:
+    message_id, _ = document
+    link = _link(api_settings, api_url, message_id, REGION)
+    forged = httpx.get(link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb"))
+    assert (forged.status_code, forged.headers["x-error-code"]) == (400, "invalid_token")
+    assert forged.headers["content-type"].startswith("text/html")
+    elsewhere = httpx.get(_link(api_settings, api_url, message_id, "mars"))
+    assert elsewhere.status_code == 400
+
+    with serving_cells.connection(REGION) as conn:
+        conn.execute(
+            "UPDATE fallback_documents SET expires_at = now() - interval '1 second' "
+            "WHERE message_id = %s",
+            (message_id,),
+        )
+    expired = httpx.get(link)
+    assert (expired.status_code, expired.headers["x-error-code"]) == (404, "document_unavailable")
+    assert b"%PDF" not in expired.content
+
+    with serving_cells.connection(REGION) as conn:
+        conn.execute(
+            "UPDATE fallback_documents SET expires_at = now() + interval '1 day' "
+            "WHERE message_id = %s",
+            (message_id,),
+        )
+    assert httpx.get(link).status_code == 200
+    # An erasure shreds the contact's data key: the sealed PDF can no longer be opened.
+    with serving_cells.connection(REGION) as conn:
+        conn.execute(
+            "UPDATE contacts SET wrapped_data_key = ''::bytea WHERE contact_id = "
+            "(SELECT contact_id FROM messages WHERE message_id = %s)",
+            (message_id,),
+        )
+    erased = httpx.get(link)
+    assert (erased.status_code, erased.headers["x-error-code"]) == (404, "document_unavailable")
