@@ -45,6 +45,7 @@ class Permission(StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     API_KEYS_MANAGE = "api_keys:manage"
     USERS_MANAGE = "users:manage"
+    SENDING_CONTROL = "sending:control"
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -64,6 +65,8 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.WEBHOOKS_MANAGE: Role.OWNER,
     Permission.API_KEYS_MANAGE: Role.OWNER,
     Permission.USERS_MANAGE: Role.OWNER,
+    # Pausing, forcing or draining the organization's sending (manual override switches).
+    Permission.SENDING_CONTROL: Role.OWNER,
 }
 
 

@@ -336,7 +336,7 @@ class TemplatePreview(_message.Message):
     def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ..., subject: _Optional[str] = ..., html: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class CampaignCreate(_message.Message):
-    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain")
+    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain", "fallback_channel")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +348,7 @@ class CampaignCreate(_message.Message):
     HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     name: str
     campaign_type: str
     template_id: str
@@ -359,10 +360,11 @@ class CampaignCreate(_message.Message):
     holdout_share: float
     segment: _struct_pb2.Struct
     sending_domain: str
-    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ...) -> None: ...
+    fallback_channel: str
+    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ..., fallback_channel: _Optional[str] = ...) -> None: ...
 
 class CampaignUpdate(_message.Message):
-    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain")
+    __slots__ = ("name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain", "fallback_channel")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -374,6 +376,7 @@ class CampaignUpdate(_message.Message):
     HOLDOUT_SHARE_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     name: str
     campaign_type: str
     template_id: str
@@ -385,10 +388,11 @@ class CampaignUpdate(_message.Message):
     holdout_share: float
     segment: _struct_pb2.Struct
     sending_domain: str
-    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ...) -> None: ...
+    fallback_channel: str
+    def __init__(self, name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ..., fallback_channel: _Optional[str] = ...) -> None: ...
 
 class CampaignPublic(_message.Message):
-    __slots__ = ("campaign_id", "name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain", "status", "created_at", "updated_at", "sent_at")
+    __slots__ = ("campaign_id", "name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions", "send_strategy", "scheduled_at", "holdout_share", "segment", "sending_domain", "status", "created_at", "updated_at", "sent_at", "fallback_channel")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -405,6 +409,7 @@ class CampaignPublic(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     campaign_type: str
@@ -421,7 +426,8 @@ class CampaignPublic(_message.Message):
     created_at: str
     updated_at: str
     sent_at: str
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., sent_at: _Optional[str] = ...) -> None: ...
+    fallback_channel: str
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., campaign_type: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., topic: _Optional[str] = ..., blocked_regions: _Optional[_Iterable[str]] = ..., send_strategy: _Optional[str] = ..., scheduled_at: _Optional[str] = ..., holdout_share: _Optional[float] = ..., segment: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., sending_domain: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ..., sent_at: _Optional[str] = ..., fallback_channel: _Optional[str] = ...) -> None: ...
 
 class ApiKeyCreate(_message.Message):
     __slots__ = ("name", "role", "public_key")
@@ -879,3 +885,43 @@ class MfaWebAuthn(_message.Message):
     mfa_token: str
     credential: _struct_pb2.Struct
     def __init__(self, mfa_token: _Optional[str] = ..., credential: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class SwitchCreate(_message.Message):
+    __slots__ = ("kind", "region", "route", "sending_domain", "reason")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    region: str
+    route: str
+    sending_domain: str
+    reason: str
+    def __init__(self, kind: _Optional[str] = ..., region: _Optional[str] = ..., route: _Optional[str] = ..., sending_domain: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SwitchPublic(_message.Message):
+    __slots__ = ("switch_id", "kind", "scope", "region", "route", "sending_domain", "reason", "created_by", "created_at", "cleared_at", "cleared_by")
+    SWITCH_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    SENDING_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_BY_FIELD_NUMBER: _ClassVar[int]
+    switch_id: str
+    kind: str
+    scope: str
+    region: str
+    route: str
+    sending_domain: str
+    reason: str
+    created_by: str
+    created_at: str
+    cleared_at: str
+    cleared_by: str
+    def __init__(self, switch_id: _Optional[str] = ..., kind: _Optional[str] = ..., scope: _Optional[str] = ..., region: _Optional[str] = ..., route: _Optional[str] = ..., sending_domain: _Optional[str] = ..., reason: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[str] = ..., cleared_at: _Optional[str] = ..., cleared_by: _Optional[str] = ...) -> None: ...

@@ -31,7 +31,7 @@ VOLATILE = {
     "version", "latest_version",  # each update makes a version
     "variant",  # without a model, a uniform pick
     "confirmation_url", "erasure_id", "subject", "erased_at", "control_audit_id", "audit_id",
-    "grant_id", "granted_at", "expires_at", "factor_id", "challenge",
+    "grant_id", "granted_at", "expires_at", "factor_id", "challenge", "switch_id",
 }  # fmt: skip
 TEMPLATE = {"name": "Autumn", "subject": "Hi {{first_name}}", "html": "<p>Hi {{first_name}}</p>"}
 
@@ -164,12 +164,13 @@ CASES = [
     Case(201, "POST", "/v1/campaigns", "CampaignCreate", lambda s, t: {
         "name": "Autumn sale", "campaign_type": "marketing", "template_id": s.template_id,
         "sending_domain": "news.acme.example", "blocked_regions": ["apac"],
-        "holdout_share": 0.1, "segment": {"field": "attributes.plan", "op": "eq", "value": "pro"}}),
+        "holdout_share": 0.1, "segment": {"field": "attributes.plan", "op": "eq", "value": "pro"},
+        "fallback_channel": "sms"}),
     Case(422, "POST", "/v1/campaigns", "CampaignCreate", lambda s, t: {
         "name": "No such type", "campaign_type": "weekly", "template_id": s.template_id,
         "sending_domain": "news.acme.example"}),
     Case(200, "PATCH", "/v1/campaigns/{campaign_id}", "CampaignUpdate", lambda s, t: {
-        "name": "Winter sale", "topic": "offers"}),
+        "name": "Winter sale", "topic": "offers", "fallback_channel": None}),
     Case(201, "POST", "/v1/api-keys", "ApiKeyCreate", lambda s, t: {
         "name": "checkout", "role": "analyst",
         "public_key": generate_signing_key()[1].decode()}),
@@ -207,6 +208,10 @@ CASES = [
     Case(201, "POST", "/v1/break-glass", "BreakGlassCreate", lambda s, t: {
         "user_id": s.user_id(t), "role": "campaign_manager", "reason": f"INC-{t}",
         "minutes": 30}),
+    Case(201, "POST", "/v1/ops/switches", "SwitchCreate", lambda s, t: {
+        "kind": "pause", "sending_domain": f"{t}.acme.example", "reason": f"INC-{t}"}),
+    Case(422, "POST", "/v1/ops/switches", "SwitchCreate", lambda s, t: {
+        "kind": "force_route", "route": "frankfurt", "region": "na", "reason": "outside"}),
     Case(204, "POST", "/v1/factors/totp/confirm", "TotpConfirm", lambda s, t: {
         "code": s.pending_totp(t)}, signed=False),
     Case(201, "POST", "/v1/factors/webauthn", "WebAuthnRegistration", lambda s, t: {
@@ -336,6 +341,7 @@ RESPONSES = {
     "RefreshRequest": "TokenPublic", "PreferencesUpdate": "PreferencesPublic",
     "OptInStart": "OptInStarted", "ConsentWithdrawal": "ConsentChanged",
     "ErasureCreate": "ErasurePublic", "BreakGlassCreate": "BreakGlassPublic",
+    "SwitchCreate": "SwitchPublic",
     "WebAuthnRegistration": "FactorPublic", "MfaTotp": "TokenPublic",
     "MfaWebAuthn": "TokenPublic",
 }  # fmt: skip

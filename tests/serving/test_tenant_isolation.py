@@ -74,6 +74,8 @@ def make_org_a(tenants: Tenants) -> OrgA:
     elevation = {"user_id": a.ids["user_id"], "role": "campaign_manager",
                  "reason": "isolation drill", "minutes": 30}  # fmt: skip
     a.ids["grant_id"] = made(owner.post("/v1/break-glass", json=elevation), "grant_id")
+    pause = {"kind": "pause", "sending_domain": "mail.acme.example", "reason": "isolation drill"}
+    a.ids["switch_id"] = made(owner.post("/v1/ops/switches", json=pause), "switch_id")
     message = {
         "recipient": {"email": a.email, "country": "DE", "name": "Ada"},
         "subject": "Hello",
@@ -100,6 +102,7 @@ def snapshot(a: OrgA) -> dict[str, Any]:
         "keys": "/v1/api-keys",
         "users": "/v1/users",
         "break_glass": "/v1/break-glass",
+        "switches": "/v1/ops/switches",
         "message": f"/v1/messages/{ids['message_id']}",
         "contact": f"/v1/contacts/{ids['contact_id']}",
         "preferences": f"/v1/contacts/{ids['contact_id']}/preferences",
@@ -225,6 +228,7 @@ OWN_WRITES = {
     ("POST", "/v1/api-keys"),
     ("POST", "/v1/users"),
     ("POST", "/v1/webhooks/endpoints"),
+    ("POST", "/v1/ops/switches"),  # always the caller's own organization's switch
 }
 
 
@@ -265,7 +269,7 @@ def test_every_route_naming_data_has_an_isolation_case(rules: list[RouteRule]) -
         for name in re.findall(r"\{(\w+)\}", r.path)
         if name
         not in {"template_id", "campaign_id", "endpoint_id", "key_id", "user_id"}
-        | {"message_id", "contact_id", "version", "grant_id"}
+        | {"message_id", "contact_id", "version", "grant_id", "switch_id"}
     ]
 
     assert uncovered == [], "routes without an isolation case"
