@@ -134,7 +134,7 @@ def _behavioural(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _hits(args: argparse.Namespace, settings: Settings) -> int:
-    rows = []
+    rows: list[list[object]] = []
     with _open(settings) as cells:
         for region in _regions(cells, args.region):
             with cells.connection(region) as conn:

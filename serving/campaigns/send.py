@@ -6,7 +6,9 @@ with the idempotency key ``campaign:<campaign>:<contact>``, so sending again add
 Consent and suppression follow the delivery worker's rules (``delivery.worker.store``):
 marketing and triggered mail needs granted ``marketing`` consent and no suppression;
 transactional mail needs no consent and is stopped only by hard bounces, complaints, spam
-traps and erasures. The worker asks again just before SMTP.
+traps and erasures. Contacts matching a spam trap (:mod:`compliance.traps`: trap store,
+domain lists) are skipped as ``spam_trap``, suppressed and counted. The worker asks again
+just before SMTP.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from compliance.traps import REFUSAL_CODE, TrapGuard, TrapMatch
 from delivery.queue import NewMessage, enqueue_many
 from delivery.worker.store import CONSENT_PURPOSE, TRANSACTIONAL_SUPPRESSIONS
 from warehouse.db import Cells
@@ -104,7 +107,7 @@ def _send_region(
             "  AND (%s::text[] IS NULL OR s.reason = ANY(%s::text[]))), "
             "(SELECT k.status FROM consents k WHERE k.contact_id = c.contact_id "
             "  AND k.channel = 'email' AND k.purpose = %s), "
-            "t.best_hour_utc, t.fallback "
+            "t.best_hour_utc, t.fallback, c.email_blind_index, c.email_domain "
             "FROM contacts c LEFT JOIN recipient_send_times t "
             "  ON t.contact_id = c.contact_id AND t.org_id = c.org_id "
             "WHERE c.org_id = %s AND {} ORDER BY c.contact_id"
@@ -112,10 +115,19 @@ def _send_region(
         [reasons, reasons, CONSENT_PURPOSE.get(campaign.campaign_type, "marketing"),
          campaign.org_id, *params],
     ).fetchall()  # fmt: skip
+    # Trap matches not skipped for another reason are skipped, suppressed and counted.
+    guard = TrapGuard()
+    traps = guard.check_stored(
+        conn, campaign.org_id, {bytes(row[6]): row[7] for row in rows if row[1] != "erased"}
+    )
+    trapped: dict[bytes, TrapMatch] = {}
     held: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float]] = []
     batch: list[NewMessage] = []
-    for contact_id, status, suppressed, consent, best_slot, model_fallback in rows:
+    for contact_id, status, suppressed, consent, best_slot, model_fallback, index, _ in rows:
         reason = _skip_reason(transactional, status, suppressed, consent)
+        if reason is None and bytes(index) in traps:
+            trapped[bytes(index)] = traps[bytes(index)]
+            reason = REFUSAL_CODE
         if reason is not None:
             report.skipped[reason] += 1
             continue
@@ -136,6 +148,7 @@ def _send_region(
                 idempotency_key=f"campaign:{campaign.campaign_id}:{contact_id}",
             )
         )
+    guard.refuse(conn, campaign.org_id, trapped)
     for start in range(0, len(batch), ENQUEUE_CHUNK):
         for queued in enqueue_many(conn, batch[start : start + ENQUEUE_CHUNK]):
             if queued.created:

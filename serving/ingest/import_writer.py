@@ -3,6 +3,10 @@ in every cell of the organization (one query per cell), sealed (a known contact 
 id, so its ciphertexts stay bound to it) and upserted with one multi-row statement per
 region cell, with their marketing consent when the record gives one.
 
+With an :class:`compliance.traps.ImportScreen`, each chunk is screened for spam traps in its
+cell's transaction (matches refused as ``spam_trap``) and its addresses held until the
+import's verdict (quarantine or not; see :mod:`compliance.traps.imports`).
+
 A contact lives in one region: a record whose country belongs to another region than the
 contact's cell is refused (``region_conflict``), not moved.
 """
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from compliance.crypto import PiiCipher
+from compliance.traps import REFUSAL_CODE, ImportScreen
 from warehouse.db import Cells
 
 from ..errors import IngestRejected
@@ -91,6 +96,7 @@ class ContactImporter:
     cipher: PiiCipher
     org_id: uuid.UUID
     chunk_rows: int = 500
+    screen: ImportScreen | None = None  # spam-trap screening and quarantine
     report: ImportReport = field(default_factory=ImportReport)
     _pending: list[tuple[int, ContactRow]] = field(default_factory=list)
 
@@ -105,6 +111,10 @@ class ContactImporter:
 
     def finish(self) -> ImportReport:
         self.flush()
+        if self.screen is not None:
+            self.report.trap_hits = dict(sorted(self.screen.hits.items()))
+            verdict = self.screen.conclude(self.cells, self.report.received)
+            self.report.quarantine_id = verdict.import_id if verdict else None
         self.report.errors.sort(key=lambda error: error.row)
         return self.report
 
@@ -189,6 +199,17 @@ class ContactImporter:
         )  # fmt: skip
 
     def _write(self, conn: psycopg.Connection, region: str, rows: list[_Ready]) -> None:
+        if self.screen is not None:
+            trapped = self.screen.screen(conn, {r.index: r.email for r in rows})
+            for r in rows:
+                if r.index in trapped:
+                    match = trapped[r.index]
+                    self._reject(
+                        r.number, REFUSAL_CODE, f"a spam trap ({match.kind}, list {match.source})"
+                    )
+            rows = [r for r in rows if r.index not in trapped]
+            if not rows:
+                return
         sealed = [self.cipher.seal_contact(r.contact_id, r.email, r.name) for r in rows]
         written = conn.execute(
             _UPSERT,
@@ -209,6 +230,8 @@ class ContactImporter:
             },
         ).fetchall()
         done = {row[0]: row[1] for row in written}
+        if self.screen is not None:
+            self.screen.hold(conn, region, [r.index for r in rows if r.contact_id in done])
         consenting = [r for r in rows if r.contact_id in done and r.row.consent]
         for r in rows:
             if r.contact_id not in done:

@@ -1,5 +1,6 @@
 """Message ingestion: validate, resolve (or create) the recipient's contact in its region
-cell, check consent, suppression, residency and the recipient's preferences (topics opted
+cell, check spam traps (:mod:`compliance.traps`), consent, suppression, residency and the
+recipient's preferences (topics opted
 out of, frequency caps), choose ``scheduled_at`` and queue, one
 message at a time in one transaction of its cell, so a rejected message leaves nothing
 behind while the others of its batch go on.
@@ -20,6 +21,7 @@ import psycopg
 
 from compliance.consent import sending_refusal
 from compliance.crypto import PiiCipher
+from compliance.traps import REFUSAL_CODE, TrapGuard
 from delivery.queue import NewMessage, enqueue
 from warehouse.db import Cells
 
@@ -64,6 +66,7 @@ class Ingestor:
     cipher: PiiCipher
     limits: Limits
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    traps: TrapGuard = field(default_factory=TrapGuard)
 
     def ingest(self, org_id: uuid.UUID, messages: Sequence[MessageCreate]) -> list[Outcome]:
         """One outcome per message, in order: accepted (possibly an earlier message named by
@@ -150,6 +153,15 @@ class Ingestor:
         if message.template_id is None:  # the worker renders inline content from these
             variables.update(subject=message.subject, html=message.html)
         with self.cells.connection(region) as conn:
+            trap = self.traps.check(conn, org_id, address, index)
+            if trap is not None:
+                self.traps.refuse(conn, org_id, {index: trap})
+                conn.commit()  # the suppression and the count stay although the message is refused
+                raise IngestRejected(
+                    REFUSAL_CODE,
+                    f"the address matches a spam trap ({trap.kind}, list {trap.source}) and "
+                    "is now suppressed",
+                )
             contact = known or insert_contact(
                 conn,
                 self.cipher,

@@ -45,6 +45,14 @@ class ImportReport(BaseModel):
     errors: list[RowError] = Field(default_factory=list)
     errors_truncated: bool = False
     aborted: str | None = Field(None, description="why reading stopped early (e.g. bad UTF-8)")
+    trap_hits: dict[str, int] = Field(
+        default_factory=dict, description="records refused as spam traps, per list source"
+    )
+    quarantine_id: uuid.UUID | None = Field(
+        None,
+        description="set when the trap hits put the import in quarantine: nothing it brought "
+        "is sendable until an owner releases it (`postwise traps release`)",
+    )
 
 
 class ConsentPublic(BaseModel):

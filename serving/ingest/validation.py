@@ -4,7 +4,8 @@ Each refusal raises :class:`serving.errors.IngestRejected` with a machine-readab
 a sentence: ``invalid_address`` (syntax, via email-validator without DNS),
 ``country_required`` / ``unknown_country`` (a new contact's cell cannot be chosen),
 ``blocked_region`` (the campaign may not reach the recipient's region), ``no_consent``
-(marketing without granted consent), ``suppressed`` (the address is on the list) and
+(marketing without granted consent), ``suppressed`` (the address is on the list),
+``spam_trap`` (the address matches a spam trap; see :mod:`compliance.traps`) and
 ``payload_too_large`` (413: body, variables or batch over the limit). The same consent and
 suppression rule runs again in the delivery worker just before SMTP.
 """

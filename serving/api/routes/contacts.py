@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.concurrency import run_in_threadpool
 
+from compliance.traps import ImportScreen, QuarantinePolicy
+
 from ...auth import Permission, Principal
 from ...errors import NotFound
 from ...ingest.contacts import read_contact
@@ -37,9 +39,11 @@ NDJSON_EXAMPLE = '{"email": "ada@example.org", "country": "DE", "consent": "gran
         "`time_zone`, `locale`, `attributes` (JSON object; CSV also `attr.<key>` columns), "
         "`consent` (`granted`, `pending`, `withdrawn`: marketing consent, recorded with source "
         "`import`) and `policy_version`. Known addresses (by blind index) are updated, new "
-        "ones created sealed in their country's region cell. The body is spooled to disk, "
-        "never held in memory, and written in chunks; the answer counts records and reports "
-        "each refused one."
+        "ones created sealed in their country's region cell. Spam traps are refused "
+        "(`spam_trap`, counted in `trap_hits` per list source); an import with too many is "
+        "quarantined (`quarantine_id`): nothing it brought is sendable until an owner "
+        "releases it. The body is spooled to disk, never held in memory, and written in "
+        "chunks; the answer counts records and reports each refused one."
     ),
     response_model=ImportReport,
     responses=errors(401, 403, 413, 415, 429, 503),  # no time limit: see resilience
@@ -63,8 +67,17 @@ NDJSON_EXAMPLE = '{"email": "ada@example.org", "country": "DE", "consent": "gran
 async def import_contacts(
     upload: Importer, cells: CellsDep, cipher: CipherDep, settings: SettingsDep
 ) -> ImportReport:
+    screen = ImportScreen(
+        upload.principal.org_id,
+        upload.principal.subject,
+        QuarantinePolicy(settings.trap_quarantine_ratio, settings.trap_quarantine_min_hits),
+    )
     importer = ContactImporter(
-        cells, cipher, upload.principal.org_id, chunk_rows=settings.import_chunk_rows
+        cells,
+        cipher,
+        upload.principal.org_id,
+        chunk_rows=settings.import_chunk_rows,
+        screen=screen,
     )
 
     def run() -> ImportReport:
