@@ -1,11 +1,15 @@
-"""Warehouse upkeep: event partitions ahead of time, retention, and the hourly rollup."""
+"""Warehouse upkeep: event partitions ahead of time, retention (archive, then drop), and
+the hourly rollup."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from compliance.archive.export import archive_due
+from compliance.archive.store import ArchiveStore
+from compliance.crypto import cipher_for
 from postwise.settings import get_settings
-from warehouse.partitions import drop_partitions_older_than, ensure_partitions_ahead
+from warehouse.partitions import ensure_partitions_ahead
 
 from .partitions import region_partitions
 from .resources import WarehouseResource
@@ -20,13 +24,31 @@ from .resources import WarehouseResource
 def event_partitions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Daily partitions of email_events created ahead; those past retention dropped."""
+    """Daily partitions of email_events created ahead; those past retention archived to
+    Parquet in the archive store, verified, and only then dropped (a failed verification
+    keeps the partition and fails the run)."""
     settings = get_settings()
     today = datetime.now(UTC).date()
-    with warehouse.connection(context.partition_key) as conn:
+    region = context.partition_key
+    with warehouse.connection(region) as conn:
         created = ensure_partitions_ahead(conn, today, settings.partitions_ahead_days)
-        dropped = drop_partitions_older_than(conn, today, settings.event_retention_days)
-    return dg.MaterializeResult(metadata={"created": created, "dropped": len(dropped)})
+        archived = archive_due(
+            conn,
+            ArchiveStore.from_settings(settings),
+            cipher_for(settings),
+            region,
+            today,
+            settings.event_retention_days,
+            actor="pipeline:warehouse_upkeep",
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "created": created,
+            "dropped": len(archived),
+            "archived_rows": sum(report.rows for report in archived),
+            "archived": [report.url for report in archived],
+        }
+    )
 
 
 @dg.asset(

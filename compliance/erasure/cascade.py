@@ -14,7 +14,9 @@ wherever a row is kept, so no row names the contact any more):
   sent are cancelled. ``message_idempotency_keys`` rows of those messages are deleted.
 - ``email_events``: deleted (opens and clicks carry IP addresses, user agents and URLs),
   by the ``(contact_id, event_time)`` and ``message_id`` indexes; the hourly rollup keeps
-  the counts it had already aggregated.
+  the counts it had already aggregated. Events already in the cold-storage archive were
+  sealed under the contact's data key, destroyed below: the archive index
+  (``event_archive_subjects``) records those partitions as shredded for the subject.
 - ``consents``: deleted. ``consent_events``: kept under the pseudonym without IP address
   and user agent: that consent was given, when, how and under which policy is what shows
   the messages kept above were lawful; who gave it is gone.
@@ -35,6 +37,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
+
+from ..archive.index import Shredded, shred_subject
+from ..subjects import subject_hash
 
 # Tables the cascade treats one by one; every other table with a contact_id is swept.
 _HANDLED = frozenset(
@@ -68,6 +73,7 @@ class ContactErasure:
     removed: dict[str, int] = field(default_factory=dict)
     pseudonymized: dict[str, int] = field(default_factory=dict)
     training_rows: dict[str, int] = field(default_factory=dict)
+    archive: Shredded = field(default_factory=lambda: Shredded([], 0))
 
 
 def live_contacts(
@@ -111,6 +117,7 @@ def erase_contact(
     removed["email_events"] = run(
         "DELETE FROM email_events WHERE contact_id = %s", (contact_id,)
     ) + run("DELETE FROM email_events WHERE message_id = ANY(%s)", (list(message_ids),))
+    done.archive = shred_subject(conn, org_id, subject_hash(blind_index))
     removed["message_idempotency_keys"] = run(
         "DELETE FROM message_idempotency_keys WHERE org_id = %s AND message_id = ANY(%s)",
         (org_id, list(message_ids)),

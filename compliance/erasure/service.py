@@ -196,6 +196,8 @@ def _erase_in_cell(
     kept: dict[str, int] = {}
     training: dict[str, int] = {}
     all_messages: list[uuid.UUID] = []
+    archive_partitions: set[str] = set()
+    archive_rows = 0
     for contact_id in contact_ids:
         messages = message_ids_of(conn, contact_id)
         all_messages.extend(messages)
@@ -203,6 +205,8 @@ def _erase_in_cell(
         _add(removed, erased.removed)
         _add(kept, erased.pseudonymized)
         _add(training, erased.training_rows)
+        archive_partitions.update(erased.archive.partitions)
+        archive_rows += erased.archive.rows
         conn.execute(
             "INSERT INTO erased_subjects (pseudonym, org_id, erased_on, training_rows) "
             "VALUES (%s, %s, %s, %s)",
@@ -221,6 +225,8 @@ def _erase_in_cell(
         "suppression": "erasure",
         "redis_keys": redis_keys,
         "key_destroyed": True,
+        # Archived events sealed under the destroyed key: unreadable from now on.
+        "archive_shredded": {"partitions": sorted(archive_partitions), "rows": archive_rows},
     }
     entry = record(
         conn,
