@@ -46,7 +46,7 @@ from pydantic import ValidationError
 from compliance.errors import ComplianceError
 from warehouse.errors import WarehouseError
 
-from . import admin_cli, archive_cli, audit_cli, compliance_cli, traps_cli
+from . import admin_cli, archive_cli, audit_cli, compliance_cli, ops_cli, traps_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
@@ -470,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     compliance_cli.register(sub)
     archive_cli.register(sub)
     traps_cli.register(sub)
+    ops_cli.register(sub)
     return parser
 
 
