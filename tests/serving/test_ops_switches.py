@@ -62,6 +62,7 @@ def test_an_owner_with_a_second_factor_sets_lists_and_clears_a_switch(
     with serving_cells.connection("control") as conn:
         in_force = [s for s in active_switches(conn) if s.org_id == org_id]
     after_set = int(client.get(version_key(api_settings.database_prefix)) or 0)
+    scraped = httpx.get(f"{api_url}/metrics").text
     cleared = httpx.delete(f"{api_url}/v1/ops/switches/{switch['switch_id']}", headers=headers)
     again = httpx.delete(f"{api_url}/v1/ops/switches/{switch['switch_id']}", headers=headers)
     active = httpx.get(f"{api_url}/v1/ops/switches", headers=headers).json()
@@ -82,6 +83,8 @@ def test_an_owner_with_a_second_factor_sets_lists_and_clears_a_switch(
     assert again.json()["code"] == "switch_not_found"
     assert active == [] and history[0]["cleared_by"] == switch["created_by"]
     assert after_set > announced and after_clear > after_set  # every worker is told
+    assert _gauge(scraped, 'postwise_switches_active{kind="pause",scope="organization"}') >= 1
+    assert _gauge(scraped, 'postwise_paused_senders{region="eu"}') >= 0
     subject = f"switch:{switch['switch_id']}"
     assert _audit(serving_cells, org_id) == [
         ("switch.set", switch["created_by"], subject),
@@ -143,3 +146,8 @@ def test_another_organization_neither_sees_nor_clears_a_switch(
     assert seen.status_code == 200 and switch["switch_id"] not in seen.text
     assert cleared.status_code == 404
     assert [s["switch_id"] for s in mine] == [switch["switch_id"]]  # still in force
+
+
+def _gauge(exposition: str, name: str) -> float:
+    line = next(line for line in exposition.splitlines() if line.startswith(name + " "))
+    return float(line.rsplit(" ", 1)[1])

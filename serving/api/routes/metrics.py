@@ -17,6 +17,7 @@ from ...resilience.metrics import CONTENT_TYPE
 from ..deps import ResourcesDep, SettingsDep
 from ..protobuf import ProtobufRoute
 from ..responses import errors
+from .ops_switches import switch_metrics
 
 router = APIRouter(route_class=ProtobufRoute, tags=["operations"])
 
@@ -47,4 +48,6 @@ def metrics(request: Request, resources: ResourcesDep, settings: SettingsDep) ->
         raise AuthenticationFailed(
             "metrics_token_required", "set METRICS_TOKEN to scrape metrics from other hosts"
         )
-    return Response(resources.ops.metrics.exposition(), media_type=CONTENT_TYPE)
+    # The delivery switches and paused senders, read at scrape time (operators' view).
+    exposition = resources.ops.metrics.exposition() + switch_metrics(resources.cells)
+    return Response(exposition, media_type=CONTENT_TYPE)

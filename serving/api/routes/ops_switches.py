@@ -9,10 +9,13 @@ Platform-wide switches (every organization) are the operator's, set with ``postw
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Literal
 
+import psycopg
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
@@ -25,7 +28,9 @@ from delivery.switches import (
     set_switch,
     topology_of,
 )
-from warehouse.switches import Switch, org_switches
+from warehouse.db import Cells
+from warehouse.model_outputs import active_pauses
+from warehouse.switches import Switch, active_switches, org_switches
 
 from ...auth import Permission, Principal
 from ...errors import NotFound, ValidationFailed
@@ -40,6 +45,7 @@ router = APIRouter(
     responses=errors(*AUTHENTICATED),
 )
 Owner = Annotated[Principal, Depends(require(Permission.SENDING_CONTROL))]
+log = logging.getLogger(__name__)
 
 
 class SwitchCreate(BaseModel):
@@ -141,3 +147,44 @@ def clear_switch(
             "switch_not_found", f"no active switch {switch_id} in your organization"
         ) from None
     announce(client, settings.database_prefix)
+
+
+def switch_metrics(cells: Cells) -> bytes:
+    """Prometheus lines for ``GET /metrics``: switches in force by kind and scope, and the
+    senders paused in each region (by the thresholds or a model, ``paused_senders``). No
+    organization is named; a database that does not answer leaves its lines out."""
+    lines: list[str] = []
+    try:
+        with cells.connection("control") as conn:
+            switches = active_switches(conn)
+    except psycopg.Error as exc:
+        log.warning("switch metrics left out: %s", exc)
+    else:
+        counts = Counter(
+            (s.kind, "platform" if s.org_id is None else "organization") for s in switches
+        )
+        lines += [
+            "# HELP postwise_switches_active Manual override switches in force.",
+            "# TYPE postwise_switches_active gauge",
+        ]
+        for kind in ("pause", "force_route", "drain"):
+            for scope in ("platform", "organization"):
+                lines.append(
+                    f'postwise_switches_active{{kind="{kind}",scope="{scope}"}} '
+                    f"{counts[(kind, scope)]}"
+                )
+    paused: list[str] = []
+    for region in cells.regions:
+        try:
+            with cells.connection(region) as conn:
+                paused.append(f'postwise_paused_senders{{region="{region}"}} '
+                              f"{len(active_pauses(conn))}")  # fmt: skip
+        except psycopg.Error as exc:
+            log.warning("paused senders of %s left out of the metrics: %s", region, exc)
+    if paused:
+        lines += [
+            "# HELP postwise_paused_senders Senders paused by thresholds or models.",
+            "# TYPE postwise_paused_senders gauge",
+            *paused,
+        ]
+    return ("\n".join(lines) + "\n").encode() if lines else b""
