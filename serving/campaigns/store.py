@@ -1,6 +1,8 @@
 """Campaigns in the control database. A campaign names its template (and optionally a
-pinned version), its segment, send strategy, holdout share, blocked regions and the
-domain it is sent from; it can be changed or deleted only while it is a draft.
+pinned version), its segment, send strategy, holdout share, blocked regions, the
+domain it is sent from and its fallback channel (the last resort of messages whose email
+delivery is exhausted: see :mod:`delivery.fallback`); it can be changed or deleted only
+while it is a draft.
 
 Connections come from the caller; each function runs in the caller's transaction.
 """
@@ -51,12 +53,14 @@ class Campaign:
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+    fallback_channel: str | None = None  # the last resort once email is exhausted ("sms")
 
 
 COLUMNS = [f.name for f in fields(Campaign)]
 EDITABLE = frozenset(
     {"name", "campaign_type", "template_id", "template_version", "topic", "blocked_regions",
-     "send_strategy", "holdout_share", "scheduled_at", "sending_domain", "segment"}
+     "send_strategy", "holdout_share", "scheduled_at", "sending_domain", "segment",
+     "fallback_channel"}
 )  # fmt: skip
 _SELECT = sql.SQL("SELECT {} FROM campaigns ").format(
     sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)

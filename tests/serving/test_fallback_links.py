@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from api_kit import Tenant, Tenants
+from campaign_kit import remove_org_rows
 
 from compliance.crypto import cipher_for
 from delivery.fallback import store_document
@@ -109,3 +111,41 @@ def test_forged_expired_and_erased_links_are_refused_with_a_page(
         )
     erased = httpx.get(link)
     assert (erased.status_code, erased.headers["x-error-code"]) == (404, "document_unavailable")
+
+
+def test_a_campaign_opts_in_to_the_fallback_channel_and_out_again(
+    tenants: Tenants, serving_cells: Cells
+) -> None:
+    tenant = tenants.org("eu")
+    try:
+        _opt_in_and_out(tenants, tenant, serving_cells)
+    finally:
+        remove_org_rows(serving_cells, [tenant.org_id])
+
+
+def _opt_in_and_out(tenants: Tenants, tenant: Tenant, serving_cells: Cells) -> None:
+    client = tenants.client(tenant)
+    template = client.post(
+        "/v1/templates", json={"name": "Invoice", "subject": "Invoice", "html": "<p>Due</p>"}
+    )
+    assert template.status_code == 201, template.text
+    body = {
+        "name": "Invoices", "campaign_type": "transactional",
+        "template_id": template.json()["template_id"], "sending_domain": "mail.acme.example",
+    }  # fmt: skip
+    created = client.post("/v1/campaigns", json={**body, "fallback_channel": "sms"})
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["campaign_id"]
+    assert created.json()["fallback_channel"] == "sms"
+    with serving_cells.connection("control") as conn:
+        row = conn.execute(
+            "SELECT fallback_channel FROM campaigns WHERE campaign_id = %s", (campaign_id,)
+        ).fetchone()
+    assert row == ("sms",)
+
+    out = client.patch(f"/v1/campaigns/{campaign_id}", json={"fallback_channel": None})
+    assert out.status_code == 200 and out.json()["fallback_channel"] is None
+    plain = client.post("/v1/campaigns", json=body)
+    assert plain.status_code == 201 and plain.json()["fallback_channel"] is None
+    refused = client.post("/v1/campaigns", json={**body, "fallback_channel": "fax"})
+    assert refused.status_code == 422

@@ -44,6 +44,12 @@ SEGMENT_EXAMPLE = {
 }
 CampaignType = Literal["marketing", "triggered", "transactional"]
 Strategy = Literal["immediate", "scheduled", "optimal"]
+FallbackChannel = Literal["sms"]
+FALLBACK_DESCRIPTION = (
+    "the last resort when email delivery is exhausted (retries and fallback routes failed, "
+    "never after a bounce, suppression or refusal): sms sends the recipient's phone a "
+    "secure link to the message as a PDF; null: none"
+)
 
 
 class CampaignFields(BaseModel):
@@ -66,6 +72,9 @@ class CampaignFields(BaseModel):
         default_factory=dict, description="see the segment filter language; {}: everyone",
         examples=[SEGMENT_EXAMPLE],
     )  # fmt: skip
+    fallback_channel: FallbackChannel | None = Field(
+        None, description=FALLBACK_DESCRIPTION, examples=["sms"]
+    )
 
 
 class CampaignCreate(CampaignFields):
@@ -96,6 +105,7 @@ class CampaignUpdate(BaseModel):
     holdout_share: float | None = Field(None, ge=0, le=0.5)
     segment: dict[str, Any] | None = None
     sending_domain: str | None = Field(None, max_length=253, pattern=DOMAIN)
+    fallback_channel: FallbackChannel | None = Field(None, description=FALLBACK_DESCRIPTION)
 
 
 class CampaignPublic(BaseModel):
@@ -111,6 +121,7 @@ class CampaignPublic(BaseModel):
     holdout_share: float
     segment: dict[str, Any]
     sending_domain: str | None
+    fallback_channel: str | None = Field(None, examples=["sms"])
     status: str = Field(examples=["draft"])
     created_at: datetime
     updated_at: datetime

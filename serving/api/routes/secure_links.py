@@ -44,7 +44,15 @@ PRIVATE = {
     summary="Secure link: a message delivered on the fallback channel, as PDF",
     response_class=Response,
     responses={
-        200: {"description": "The message as a PDF", "content": {"application/pdf": {}}},
+        200: {
+            "description": "The message as a PDF",
+            "content": {
+                "application/pdf": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "%PDF-1.7 ...",
+                }
+            },
+        },
         400: {"description": "Not a valid secure link", "content": {"text/html": {}}},
         404: {
             "description": "The link expired or its document is gone",
