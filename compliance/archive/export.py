@@ -104,7 +104,9 @@ def archive_due(
     reports = []
     for partition, day in due:
         conn.commit()
-        reports.append(archive_partition(conn, store, cipher, region, partition, day, actor=actor))
+        report = archive_partition(conn, store, cipher, region, partition, day, actor=actor)
+        if report is not None:
+            reports.append(report)
     return reports
 
 
@@ -117,8 +119,9 @@ def archive_partition(
     day: date,
     *,
     actor: str,
-) -> ArchiveReport:
-    """Archive one partition (see the module docs); the caller's transaction must be idle."""
+) -> ArchiveReport | None:
+    """Archive one partition (see the module docs); the caller's transaction must be idle.
+    None when it is no longer attached (another run archived it first)."""
     try:
         with conn.transaction(), tempfile.TemporaryDirectory(prefix="pw-archive-") as work:
             report = _archive(conn, store, cipher, region, partition, day, Path(work), actor)
@@ -149,10 +152,13 @@ def _archive(
     day: date,
     work: Path,
     actor: str,
-) -> ArchiveReport:
+) -> ArchiveReport | None:
     started = time.monotonic()
     table = sql.Identifier(partition)
     conn.execute(_PARTITIONS_LOCK)
+    if not _attached(conn, partition):
+        log.info("%s: %s was archived by another run meanwhile", region, partition)
+        return None
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(table))
     contacts = [
         row[0]
@@ -199,10 +205,10 @@ def _archive(
         archived_at=datetime.now(UTC),
         dropped_at=None,
     )
-    record_archive(conn, entry, subjects)
+    archive_id = record_archive(conn, entry, subjects)
     conn.execute(sql.SQL("ALTER TABLE email_events DETACH PARTITION {}").format(table))
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
-    mark_dropped(conn, partition)
+    mark_dropped(conn, archive_id)
     seconds = time.monotonic() - started
     record(
         conn,
@@ -277,6 +283,15 @@ def _write_parquet(
             rate = done / max(time.monotonic() - started, 1e-6)
             log.info("%s: exported %d/%d rows (%.0f rows/s)", partition, done, total, rate)
     return sealed_rows, subjects
+
+
+def _attached(conn: psycopg.Connection, partition: str) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'email_events'::regclass AND c.relname = %s)",
+        (partition,),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _file_sha256(path: Path) -> str:

@@ -47,12 +47,13 @@ def record_archive(
     conn: psycopg.Connection,
     entry: IndexEntry,
     subjects: Mapping[tuple[uuid.UUID, bytes], int],
-) -> None:
-    """Write a verified partition's index row and its subjects (rows per org and subject
-    hash), in the caller's transaction."""
-    conn.execute(
+) -> int:
+    """Write a verified object's index row and its subjects (rows per org and subject
+    hash), in the caller's transaction; returns its ``archive_id``."""
+    row = conn.execute(
         "INSERT INTO event_archive (partition_name, day, url, object_key, rows, sealed_rows, "
-        "sha256, content_checksum, archived_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "sha256, content_checksum, archived_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "RETURNING archive_id",
         (
             entry.partition,
             entry.day,
@@ -64,37 +65,34 @@ def record_archive(
             entry.content_checksum,
             entry.archived_at,
         ),
-    )
+    ).fetchone()
+    assert row is not None
+    archive_id = int(row[0])
     with conn.cursor() as cursor:
         with cursor.copy(
-            "COPY event_archive_subjects (partition_name, org_id, subject_hash, rows) FROM STDIN"
+            "COPY event_archive_subjects (archive_id, org_id, subject_hash, rows) FROM STDIN"
         ) as copy:
             for (org_id, subject), rows in subjects.items():
-                copy.write_row((entry.partition, org_id, subject, rows))
+                copy.write_row((archive_id, org_id, subject, rows))
+    return archive_id
 
 
-def mark_dropped(conn: psycopg.Connection, partition: str) -> None:
-    """Stamp the partition's index row: its hot copy is gone."""
-    conn.execute(
-        "UPDATE event_archive SET dropped_at = now() WHERE partition_name = %s", (partition,)
-    )
+def mark_dropped(conn: psycopg.Connection, archive_id: int) -> None:
+    """Stamp an index row: the partition it was made from is dropped."""
+    conn.execute("UPDATE event_archive SET dropped_at = now() WHERE archive_id = %s", (archive_id,))
 
 
 def shred_subject(conn: psycopg.Connection, org_id: uuid.UUID, subject: bytes) -> Shredded:
     """Record that the subject's archived rows in ``org_id`` are crypto-shredded (its data
     key is being destroyed in this transaction); returns the partitions and rows."""
     rows = conn.execute(
-        "UPDATE event_archive_subjects SET shredded_at = now() "
+        "WITH shredded AS (UPDATE event_archive_subjects SET shredded_at = now() "
         "WHERE org_id = %s AND subject_hash = %s AND shredded_at IS NULL "
-        "RETURNING partition_name, rows",
+        "RETURNING archive_id, rows) "
+        "SELECT a.partition_name, s.rows FROM shredded s JOIN event_archive a USING (archive_id)",
         (org_id, subject),
     ).fetchall()
-    return Shredded(sorted(row[0] for row in rows), sum(int(row[1]) for row in rows))
-
-
-def archived_days(conn: psycopg.Connection) -> dict[date, IndexEntry]:
-    """Every index row, by day."""
-    return {entry.day: entry for entry in list_index(conn)}
+    return Shredded(sorted({row[0] for row in rows}), sum(int(row[1]) for row in rows))
 
 
 def list_index(
@@ -106,10 +104,10 @@ def list_index(
         "SELECT a.partition_name, a.day, a.url, a.object_key, a.rows, a.sealed_rows, a.sha256, "
         "a.content_checksum, a.archived_at, a.dropped_at, count(s.subject_hash), "
         "count(s.shredded_at) FROM event_archive a "
-        "LEFT JOIN event_archive_subjects s USING (partition_name) "
+        "LEFT JOIN event_archive_subjects s USING (archive_id) "
         "WHERE (%(first)s::date IS NULL OR a.day >= %(first)s) "
         "AND (%(last)s::date IS NULL OR a.day <= %(last)s) "
-        "GROUP BY a.partition_name ORDER BY a.day",
+        "GROUP BY a.archive_id ORDER BY a.day, a.archive_id",
         {"first": first, "last": last},
     ).fetchall()
     return [IndexEntry(*row) for row in rows]

@@ -121,10 +121,16 @@ _day_counter = iter(range(400))
 
 
 def seed_day(
-    cells: Cells, cipher: PiiCipher, org_id: uuid.UUID, contacts: int = 3, per_contact: int = 40
+    cells: Cells,
+    cipher: PiiCipher,
+    org_id: uuid.UUID,
+    contacts: int = 3,
+    per_contact: int = 40,
+    day: date | None = None,
 ) -> SeededDay:
-    """A fresh day past retention with events of ``contacts`` contacts and 7 without one."""
-    seeded = SeededDay(TODAY - timedelta(days=RETENTION + 10 + next(_day_counter)))
+    """A day past retention (a fresh one unless given) with events of ``contacts`` contacts
+    and 7 without one."""
+    seeded = SeededDay(day or TODAY - timedelta(days=RETENTION + 10 + next(_day_counter)))
     start = datetime(seeded.day.year, seeded.day.month, seeded.day.day, tzinfo=UTC)
     with cells.connection(REGION) as conn:
         conn.execute("SELECT ensure_event_partitions(%s, %s)", (seeded.day, seeded.day))
@@ -385,6 +391,27 @@ def test_a_content_checksum_that_differs_fails_verification(
     assert caught.value.check == "content"
 
 
+def test_late_events_for_an_archived_day_are_archived_as_a_second_object(
+    archive_cells: Cells, cipher: PiiCipher, org_id: uuid.UUID, tmp_path: Path
+) -> None:
+    first = seed_day(archive_cells, cipher, org_id, contacts=1)
+    store = ArchiveStore.from_url(str(tmp_path / "archive"))
+    archive_all(archive_cells, store, cipher)
+    late = seed_day(archive_cells, cipher, org_id, contacts=2, day=first.day)
+
+    (report,) = archive_all(archive_cells, store, cipher)
+
+    assert report.partition == first.partition and report.rows == late.rows
+    with archive_cells.connection(REGION) as conn:
+        entries = list_index(conn, first.day, first.day)
+        frame = run_query(
+            conn, store, "SELECT count(*) AS n FROM email_events", QueryScope(first.day, first.day)
+        )
+    assert [entry.rows for entry in entries] == [first.rows, late.rows]
+    assert len({entry.url for entry in entries}) == 2
+    assert frame.item() == first.rows + late.rows
+
+
 def test_an_erasure_shreds_the_subjects_archived_rows_and_the_index_says_so(
     archive_cells: Cells, cipher: PiiCipher, org_id: uuid.UUID, tmp_path: Path
 ) -> None:
@@ -410,8 +437,8 @@ def test_an_erasure_shreds_the_subjects_archived_rows_and_the_index_says_so(
         )  # fmt: skip
         subjects = dict(
             conn.execute(
-                "SELECT subject_hash, shredded_at IS NOT NULL FROM event_archive_subjects "
-                "WHERE partition_name = %s",
+                "SELECT s.subject_hash, s.shredded_at IS NOT NULL FROM event_archive_subjects s "
+                "JOIN event_archive a USING (archive_id) WHERE a.partition_name = %s",
                 (seeded.partition,),
             ).fetchall()
         )
