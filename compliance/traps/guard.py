@@ -76,7 +76,7 @@ class TrapGuard:
         found = self.honeypots.match_address(address)
         if found is not None:
             return found
-        return store.match(conn, [index], org_id).get(index)
+        return store.match_one(conn, index, org_id)
 
     def check_stored(
         self, conn: psycopg.Connection, org_id: uuid.UUID, contacts: Mapping[bytes, str]

@@ -171,10 +171,31 @@ def match(
     if not indexes:
         return {}
     rows = conn.execute(
-        "SELECT DISTINCT ON (email_blind_index) email_blind_index, source, kind "
-        "FROM spam_traps WHERE email_blind_index = ANY(%s) "
-        "AND (org_id IS NULL OR org_id = %s) "
-        "ORDER BY email_blind_index, kind = 'behavioural', source",
+        "SELECT email_blind_index, source, kind FROM spam_traps "
+        "WHERE email_blind_index = ANY(%s) AND (org_id IS NULL OR org_id = %s)",
         (list(indexes), org_id),
     ).fetchall()
-    return {bytes(row[0]): TrapMatch(row[1], row[2]) for row in rows}
+    found: dict[bytes, TrapMatch] = {}
+    # An address on several lists is rare; the choice among them is made here, not sorted
+    # in SQL, so the common case stays an index scan.
+    for raw, source, kind in sorted(rows, key=_preference):
+        found.setdefault(bytes(raw), TrapMatch(source, kind))
+    return found
+
+
+def match_one(conn: psycopg.Connection, index: bytes, org_id: uuid.UUID) -> TrapMatch | None:
+    """The trap entry for one blind index that applies to ``org_id``, or None (the check a
+    single message makes; see :func:`match`)."""
+    rows = conn.execute(
+        "SELECT email_blind_index, source, kind FROM spam_traps "
+        "WHERE email_blind_index = %s AND (org_id IS NULL OR org_id = %s)",
+        (index, org_id),
+    ).fetchall()
+    if not rows:
+        return None
+    _, source, kind = min(rows, key=_preference)
+    return TrapMatch(source, kind)
+
+
+def _preference(row: tuple[bytes, str, str]) -> tuple[bool, str]:
+    return row[2] == "behavioural", row[1]

@@ -1,7 +1,8 @@
 """The suppression list of an organization, by blind index in every region cell (an address
 is suppressed wherever its contact lives, or will). Listing merges the cells' rows by
 (created_at, blind index) with a cursor; erasure suppressions (the right to be forgotten)
-cannot be removed here."""
+and the holds of a quarantined import (see :mod:`compliance.traps.imports`) cannot be
+removed here."""
 
 from __future__ import annotations
 
@@ -69,10 +70,17 @@ def remove(cells: Cells, org_id: uuid.UUID, index: bytes) -> int:
     for region in cells.regions:
         with cells.connection(region) as conn:
             protected = conn.execute(
-                "SELECT 1 FROM suppressions WHERE org_id = %s AND email_blind_index = %s "
+                "SELECT reason FROM suppressions WHERE org_id = %s AND email_blind_index = %s "
                 "AND reason = ANY(%s)",
-                (org_id, index, sorted(PROTECTED_REASONS)),
+                (org_id, index, sorted(PROTECTED_REASONS | {"quarantine"})),
             ).fetchone()
+            if protected and protected[0] == "quarantine":
+                raise IngestRejected(
+                    "quarantine_hold",
+                    "the address is held by a quarantined import; an owner releases or "
+                    "rejects the import (postwise traps release|reject)",
+                    409,
+                )
             if protected:
                 raise IngestRejected(
                     "erasure_suppression",

@@ -88,6 +88,8 @@ def test_a_trappy_import_is_held_until_an_owner_releases_it(
     assert import_id is not None
     assert (held.status_code, held.json()["code"]) == (422, "suppressed"), held.text
     assert "quarantine" in held.json()["detail"]
+    unheld = client.delete("/v1/suppressions", params={"email": "p1-a@example.org"})
+    assert (unheld.status_code, unheld.json()["code"]) == (409, "quarantine_hold")
     assert holds(serving_cells, tenant.org_id) == {("quarantine", "quarantine"): 36}
     with serving_cells.connection("control") as conn:
         row = conn.execute(
