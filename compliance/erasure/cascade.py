@@ -122,6 +122,10 @@ def erase_contact(
         "DELETE FROM message_idempotency_keys WHERE org_id = %s AND message_id = ANY(%s)",
         (org_id, list(message_ids)),
     )
+    # The PDFs of the fallback channel: sealed under the shredded key already, gone now.
+    removed["fallback_documents"] = run(
+        "DELETE FROM fallback_documents WHERE message_id = ANY(%s)", (list(message_ids),)
+    )
     kept["messages"] = run(
         "UPDATE messages SET contact_id = %s, variables = '{}'::jsonb, idempotency_key = NULL, "
         "last_error = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(), "
@@ -154,7 +158,8 @@ def erase_contact(
         )
     kept["contacts"] = run(
         "UPDATE contacts SET contact_id = %s, status = 'erased', email_ciphertext = ''::bytea, "
-        "name_ciphertext = NULL, wrapped_data_key = ''::bytea, email_blind_index = %s, "
+        "name_ciphertext = NULL, phone_ciphertext = NULL, wrapped_data_key = ''::bytea, "
+        "email_blind_index = %s, "
         "email_domain = '', attributes = '{}'::jsonb, retention_until = NULL, "
         "updated_at = now() WHERE contact_id = %s",
         (pseudonym, os.urandom(32), contact_id),

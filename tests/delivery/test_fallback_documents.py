@@ -18,6 +18,7 @@ from PIL import Image
 from worker_kit import WORKER_REGION, CampaignMaker, Person
 
 from compliance.crypto import PiiCipher
+from compliance.erasure.cascade import erase_contact
 from delivery.fallback import (
     DocumentLinks,
     DocumentUnavailable,
@@ -169,3 +170,32 @@ def test_phones_and_documents_are_sealed_under_the_contact_key_and_purged_when_e
         with pytest.raises(NoFallbackRecipient):
             phone_of(conn, cipher, contacts[first])
         conn.execute("DELETE FROM fallback_documents WHERE message_id = %s", (first,))
+
+
+def test_an_erasure_removes_the_phone_number_and_the_documents(
+    worker_settings: Settings, worker_cells: Cells, make_campaign: CampaignMaker
+) -> None:
+    cipher = PiiCipher.from_settings(
+        worker_settings.key_encryption_key, worker_settings.blind_index_key
+    )
+    (message_id,) = make_campaign([Person("erase.me@mail.example")])
+    with worker_cells.connection(WORKER_REGION) as conn:
+        row = conn.execute(
+            "SELECT m.org_id, c.contact_id, c.email_blind_index FROM messages m "
+            "JOIN contacts c USING (contact_id) WHERE m.message_id = %s",
+            (message_id,),
+        ).fetchone()
+        assert row is not None
+        org_id, contact_id, blind_index = row
+        store_phone(conn, cipher, contact_id, "+819011112222")
+        store_document(conn, cipher, message_id, b"%PDF-1.7", datetime.now(UTC) + timedelta(1))
+        done = erase_contact(conn, org_id, contact_id, blind_index, [message_id])
+        assert done.removed["fallback_documents"] == 1
+        left = conn.execute(
+            "SELECT count(*) FROM fallback_documents WHERE message_id = %s", (message_id,)
+        ).fetchone()
+        phones = conn.execute(
+            "SELECT count(*) FROM contacts WHERE contact_id = %s AND phone_ciphertext IS NOT NULL",
+            (done.pseudonym,),
+        ).fetchone()
+    assert left == (0,) and phones == (0,)
