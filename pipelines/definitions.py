@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import audit, checks, controls, features, learning, refresh, retention, upkeep
+from . import audit, checks, controls, fallback, features, learning, refresh, retention, upkeep
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
@@ -22,6 +22,7 @@ defs = dg.Definitions(
         retention.expired_contacts_anonymized,
         audit.audit_checkpoints,
         controls.controls_report_asset,
+        fallback.fallback_documents_purged,
     ],
     asset_checks=checks.row_count_checks,
     jobs=[
@@ -33,6 +34,7 @@ defs = dg.Definitions(
         retention.retention_job,
         audit.audit_job,
         controls.controls_job,
+        fallback.fallback_purge_job,
     ],
     schedules=[
         refresh.hourly_marts_refresh,
@@ -44,6 +46,7 @@ defs = dg.Definitions(
         retention.daily_contact_retention,
         audit.hourly_audit_checkpoints,
         controls.weekly_controls_report,
+        fallback.hourly_fallback_purge,
     ],
     sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={
