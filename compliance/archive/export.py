@@ -205,7 +205,8 @@ def _archive(
         archived_at=datetime.now(UTC),
         dropped_at=None,
     )
-    archive_id = record_archive(conn, entry, subjects)
+    by_hash = {(org, bytes.fromhex(subject)): n for (org, subject), n in subjects.items()}
+    archive_id = record_archive(conn, entry, by_hash)
     conn.execute(sql.SQL("ALTER TABLE email_events DETACH PARTITION {}").format(table))
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
     mark_dropped(conn, archive_id)
@@ -241,10 +242,10 @@ def _write_parquet(
     target: Path,
     total: int,
     partition: str,
-) -> tuple[int, Counter[tuple[uuid.UUID, bytes]]]:
+) -> tuple[int, Counter[tuple[uuid.UUID, str]]]:
     """Stream the partition into ``target``; returns the sealed row count and the rows per
     (org, subject hash)."""
-    subjects: Counter[tuple[uuid.UUID, bytes]] = Counter()
+    subjects: Counter[tuple[uuid.UUID, str]] = Counter()
     sealed_rows = done = 0
     started = time.monotonic()
     with (
@@ -253,31 +254,33 @@ def _write_parquet(
     ):
         cursor.execute(sql.SQL(_EXPORT).format(table))
         while batch := cursor.fetchmany(BATCH_ROWS):
-            columns: dict[str, list[object]] = {name: [] for name in ARCHIVE_SCHEMA.names}
-            for row in batch:
-                (event_id, event_time, message_id, contact_id, org_id, campaign_id,
-                 campaign_type, region, kind, smtp_code, enhanced_code, route, is_bot,
-                 details, ingest_seq) = row  # fmt: skip
-                key = keys.get(contact_id) if contact_id is not None else None
-                for name, value in (
-                    ("event_id", event_id), ("event_time", event_time),
-                    ("message_id", message_id), ("org_id", org_id),
-                    ("campaign_id", campaign_id), ("campaign_type", campaign_type),
-                    ("region", region), ("type", kind), ("smtp_code", smtp_code),
-                    ("enhanced_code", enhanced_code), ("route", route), ("is_bot", is_bot),
-                    ("ingest_seq", ingest_seq),
-                ):  # fmt: skip
-                    columns[name].append(value)
+            # Column-wise: the clear columns pass through as they came; only the personal
+            # ones are worked on row by row.
+            (event_id, event_time, message_id, contact_id, org_id, campaign_id, campaign_type,
+             region, kind, smtp_code, enhanced_code, route, is_bot, details,
+             ingest_seq) = (list(column) for column in zip(*batch, strict=True))  # fmt: skip
+            subject: list[str | None] = []
+            clear: list[str | None] = []
+            sealed: list[bytes | None] = []
+            for event, contact, text in zip(event_id, contact_id, details, strict=True):
+                key = keys.get(contact) if contact is not None else None
                 if key is None:
-                    columns["subject"].append(None)
-                    columns["details"].append(details)
-                    columns["sealed"].append(None)
+                    subject.append(None)
+                    clear.append(text)
+                    sealed.append(None)
                 else:
-                    columns["subject"].append(key.subject)
-                    columns["details"].append(None)
-                    columns["sealed"].append(seal_payload(key, event_id, details))
-                    subjects[(key.org_id, bytes.fromhex(key.subject))] += 1
-                    sealed_rows += 1
+                    subject.append(key.subject)
+                    clear.append(None)
+                    sealed.append(seal_payload(key, event, text))
+                    subjects[(key.org_id, key.subject)] += 1
+            sealed_rows += sum(1 for value in sealed if value is not None)
+            columns = {
+                "event_id": event_id, "event_time": event_time, "message_id": message_id,
+                "org_id": org_id, "campaign_id": campaign_id, "campaign_type": campaign_type,
+                "region": region, "type": kind, "smtp_code": smtp_code,
+                "enhanced_code": enhanced_code, "route": route, "is_bot": is_bot,
+                "ingest_seq": ingest_seq, "subject": subject, "details": clear, "sealed": sealed,
+            }  # fmt: skip
             writer.write_table(pa.Table.from_pydict(columns, schema=ARCHIVE_SCHEMA))
             done += len(batch)
             rate = done / max(time.monotonic() - started, 1e-6)

@@ -1,9 +1,11 @@
 """Sealing an archived row's personal payload under its contact's data key, and opening it.
 
-The payload is ``{"c": contact_id, "d": details}`` as JSON, sealed with AES-256-GCM under
-the contact's data key (the one :mod:`compliance.crypto` wraps under the KEK), with
-associated data binding it to the event and the contact. When an erasure or data
-expiration destroys the wrapped data key, no copy of the payload can be opened again.
+The payload is the row's ``details`` text, sealed with AES-256-GCM under the contact's
+data key (the one :mod:`compliance.crypto` wraps under the KEK), with associated data
+binding it to the event and the contact: a payload that opens under a contact's key is
+that contact's, which is how the archive gives back ``contact_id`` without storing it.
+When an erasure or data expiration destroys the wrapped data key, no copy of the payload
+can be opened again.
 
 Keys are found by subject: an archived row carries its contact's subject hash and org, and
 each org holds at most one live contact per address (and so per subject hash).
@@ -11,11 +13,10 @@ each org holds at most one live contact per address (and so per subject hash).
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from cryptography.exceptions import InvalidTag
@@ -36,36 +37,36 @@ class ContactKey:
     contact_id: uuid.UUID
     org_id: uuid.UUID
     subject: str  # subject hash, hex
-    data_key: bytes
+    data_key: bytes = field(repr=False)
+    # Built once per contact: constructing the cipher costs more than sealing one row.
+    aead: AESGCM = field(init=False, repr=False, compare=False)
+    aad_suffix: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aead", AESGCM(self.data_key))
+        object.__setattr__(self, "aad_suffix", b"|" + self.contact_id.bytes)
 
 
-def _aad(event_id: str, contact_id: uuid.UUID) -> bytes:
-    return b"archive-event|" + uuid.UUID(event_id).bytes + b"|" + contact_id.bytes
+def _aad(event_id: str, key: ContactKey) -> bytes:
+    return b"archive-event|" + event_id.encode() + key.aad_suffix
 
 
 def seal_payload(key: ContactKey, event_id: str, details: str) -> bytes:
-    """The sealed payload of one event of ``key``'s contact."""
-    plaintext = json.dumps({"c": str(key.contact_id), "d": details}).encode()
+    """The sealed ``details`` of one event of ``key``'s contact."""
     nonce = os.urandom(_NONCE_BYTES)
-    return (
-        _FORMAT
-        + nonce
-        + AESGCM(key.data_key).encrypt(nonce, plaintext, _aad(event_id, key.contact_id))
-    )
+    return _FORMAT + nonce + key.aead.encrypt(nonce, details.encode(), _aad(event_id, key))
 
 
-def open_payload(key: ContactKey, event_id: str, sealed: bytes) -> tuple[str, str] | None:
-    """``(contact_id, details)`` of a sealed payload, or None when ``key`` cannot open it
-    (another contact's key: the subject's address was erased and later re-imported)."""
+def open_payload(key: ContactKey, event_id: str, sealed: bytes) -> str | None:
+    """The ``details`` of a sealed payload, or None when ``key`` cannot open it (another
+    contact's key: the subject's address was erased and later re-imported)."""
     if sealed[:1] != _FORMAT or len(sealed) < 1 + _NONCE_BYTES + 16:
         return None
     nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
     try:
-        plaintext = AESGCM(key.data_key).decrypt(nonce, body, _aad(event_id, key.contact_id))
+        return key.aead.decrypt(nonce, body, _aad(event_id, key)).decode()
     except InvalidTag:
         return None
-    payload = json.loads(plaintext)
-    return str(payload["c"]), str(payload["d"])
 
 
 _KEY_COLUMNS = "contact_id, org_id, email_blind_index, wrapped_data_key, kek_version"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .content import line_hash, row_line
+from .content import ARCHIVE_SCHEMA, LINE_COLUMNS, line_hash, row_line
 from .errors import ArchiveVerificationFailed
 from .sealing import ContactKey, open_payload
 from .store import ArchiveStore
@@ -35,15 +35,11 @@ class OpenedBatch:
 def open_batch(batch: pa.RecordBatch, keys: Mapping[tuple[str, str], ContactKey]) -> OpenedBatch:
     """Open the sealed payloads of ``batch``; rows no key opens come back as shredded."""
     opened = OpenedBatch([], [], [])
-    columns = batch.to_pydict()
-    for event_id, org_id, subject, details, sealed in zip(
-        columns["event_id"],
-        columns["org_id"],
-        columns["subject"],
-        columns["details"],
-        columns["sealed"],
-        strict=True,
-    ):
+    columns = [
+        batch.column(name).to_pylist()
+        for name in ("event_id", "org_id", "subject", "details", "sealed")
+    ]
+    for event_id, org_id, subject, details, sealed in zip(*columns, strict=True):
         if sealed is None:
             opened.contact_id.append(None)
             opened.details.append(details)
@@ -51,9 +47,14 @@ def open_batch(batch: pa.RecordBatch, keys: Mapping[tuple[str, str], ContactKey]
             continue
         key = keys.get((org_id, subject))
         plain = open_payload(key, event_id, sealed) if key is not None else None
-        opened.contact_id.append(plain[0] if plain else None)
-        opened.details.append(plain[1] if plain else None)
-        opened.payload.append(DECRYPTED if plain else SHREDDED)
+        if key is None or plain is None:
+            opened.contact_id.append(None)
+            opened.details.append(None)
+            opened.payload.append(SHREDDED)
+        else:
+            opened.contact_id.append(str(key.contact_id))
+            opened.details.append(plain)
+            opened.payload.append(DECRYPTED)
     return opened
 
 
@@ -68,28 +69,17 @@ def iter_lines(
             raise ArchiveVerificationFailed(
                 partition, "content", "sealed rows open", "a row that does not"
             )
-        columns = batch.to_pydict()
-        micros = batch.column("event_time").cast(pa.int64()).to_pylist()
-        for i in range(batch.num_rows):
-            yield row_line(
-                (
-                    columns["event_id"][i],
-                    micros[i],
-                    columns["message_id"][i],
-                    opened.contact_id[i],
-                    columns["org_id"][i],
-                    columns["campaign_id"][i],
-                    columns["campaign_type"][i],
-                    columns["region"][i],
-                    columns["type"][i],
-                    columns["smtp_code"][i],
-                    columns["enhanced_code"][i],
-                    columns["route"][i],
-                    columns["is_bot"][i],
-                    opened.details[i],
-                    columns["ingest_seq"][i],
-                )
-            )
+        # Every column of the line by name; the time as integer microseconds.
+        clear = {
+            name: batch.column(name).to_pylist()
+            for name in ARCHIVE_SCHEMA.names
+            if name not in ("event_time", "subject", "details", "sealed")
+        }
+        clear["event_time"] = batch.column("event_time").cast(pa.int64()).to_pylist()
+        clear["contact_id"] = opened.contact_id
+        clear["details"] = opened.details
+        for values in zip(*(clear[name] for name in LINE_COLUMNS), strict=True):
+            yield row_line(values)
 
 
 def verify_object(
