@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from pyarrow import fs
 from settings_env import settings_environment
 
-from compliance.archive.errors import ArchiveVerificationFailed
+from compliance.archive.errors import ArchiveVerificationFailed, MissingDataKey
 from compliance.archive.export import archive_due, archive_partition
 from compliance.archive.index import list_index
 from compliance.archive.query import QueryScope, run_query
@@ -46,6 +46,7 @@ TRICKY_DETAILS = [
     {"ip": "203.0.113.7", "nested": {"b": [1, 2.50, None], "a": "tab\there"}},
     {},
     {"reason": "550 5.1.1 <{email}> unknown\nuser", "score": 0.1},
+    {"subject": "Offer \U0001f381 \\ back\\slash", "big": 12345678901234567890, "e": 1e-7},
 ]
 AGGREGATES = (
     "SELECT type, count(*) AS events, count(DISTINCT message_id) AS messages, "
@@ -389,6 +390,27 @@ def test_a_content_checksum_that_differs_fails_verification(
         )
     # Without the data keys the sealed rows cannot be opened: that alone fails the check.
     assert caught.value.check == "content"
+
+
+def test_events_of_a_contact_without_a_data_key_keep_their_partition(
+    archive_cells: Cells, cipher: PiiCipher, org_id: uuid.UUID, tmp_path: Path
+) -> None:
+    seeded = seed_day(archive_cells, cipher, org_id, contacts=2)
+    with archive_cells.connection(REGION) as conn:
+        conn.execute(
+            "UPDATE contacts SET wrapped_data_key = ''::bytea WHERE contact_id = %s",
+            (next(iter(seeded.contacts.values())),),
+        )
+    store = ArchiveStore.from_url(str(tmp_path / "archive"))
+
+    with pytest.raises(MissingDataKey) as caught:
+        archive_all(archive_cells, store, cipher)
+
+    assert caught.value.partition == seeded.partition and caught.value.contacts == 1
+    assert partition_exists(archive_cells, seeded.partition)
+    assert not (tmp_path / "archive").exists()
+    with archive_cells.connection(REGION) as conn:
+        conn.execute("DROP TABLE " + seeded.partition)  # out of the way of later tests
 
 
 def test_late_events_for_an_archived_day_are_archived_as_a_second_object(
