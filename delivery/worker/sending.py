@@ -164,6 +164,8 @@ class MessageSender:
             raise MessageFailed("attempts", f"no outcome after {message.attempts - 1} claims")
         if data is None:
             raise MessageFailed("contact", "the message row could not be read")
+        # A paused sender's mail goes back before any work is spent on it.
+        self._check_switches(message, (message.org_id, message.sending_domain or ""), None)
         template = templates.get((data.template_id, data.template_version))
         composed: Composed = await self.call(self.composer.compose, message, data, template)
         assert data.recipient is not None  # compose refuses a message without one
@@ -179,7 +181,6 @@ class MessageSender:
         if window is not None:
             raise Handback(window, f"{policy.name} sends in windows")
         sender = (message.org_id, message.sending_domain or "")
-        self._check_switches(message, sender, None)
         tried: set[str] = set()
         last: tuple[Route, SmtpOutcome] | None = None
         for _ in range(self.options.route_attempts):

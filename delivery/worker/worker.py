@@ -11,6 +11,11 @@ suppression) in one transaction. A route that fails (refused or dropped connecti
 timeouts, 421, system errors) counts against its breaker and the message tries the next
 route that may carry its data, within the same claim.
 
+Manual override switches (:mod:`delivery.switches`, refreshed within about a second): a
+pause hands the message back (checked before composing and again right before SMTP), a
+pause of the whole region stops claiming, a drain takes routes out of the choice, and a
+forced route is taken when it may carry the recipient's data.
+
 Stopping (:meth:`Worker.stop`, on SIGTERM or SIGINT): no new claims, messages already in
 SMTP finish and are recorded, the rest are handed back to the queue at once.
 """
