@@ -645,6 +645,20 @@ class ConsentState(_message.Message):
     updated_at: str
     def __init__(self, channel: _Optional[str] = ..., purpose: _Optional[str] = ..., status: _Optional[str] = ..., opt_in_steps: _Optional[int] = ..., steps_completed: _Optional[int] = ..., policy_version: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
 
+class ContactPhoneUpdate(_message.Message):
+    __slots__ = ("phone",)
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    phone: str
+    def __init__(self, phone: _Optional[str] = ...) -> None: ...
+
+class ContactPhonePublic(_message.Message):
+    __slots__ = ("contact_id", "phone")
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    contact_id: str
+    phone: str
+    def __init__(self, contact_id: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+
 class PreferencesUpdate(_message.Message):
     __slots__ = ("topic_opt_outs", "max_per_day", "max_per_week", "retention_until")
     TOPIC_OPT_OUTS_FIELD_NUMBER: _ClassVar[int]
@@ -885,6 +899,20 @@ class MfaWebAuthn(_message.Message):
     mfa_token: str
     credential: _struct_pb2.Struct
     def __init__(self, mfa_token: _Optional[str] = ..., credential: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class PasswordChange(_message.Message):
+    __slots__ = ("current_password", "new_password")
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    NEW_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    current_password: str
+    new_password: str
+    def __init__(self, current_password: _Optional[str] = ..., new_password: _Optional[str] = ...) -> None: ...
+
+class UnlockPublic(_message.Message):
+    __slots__ = ("was_locked",)
+    WAS_LOCKED_FIELD_NUMBER: _ClassVar[int]
+    was_locked: bool
+    def __init__(self, was_locked: _Optional[bool] = ...) -> None: ...
 
 class SwitchCreate(_message.Message):
     __slots__ = ("kind", "region", "route", "sending_domain", "reason")

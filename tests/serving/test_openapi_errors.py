@@ -11,7 +11,7 @@ import jsonschema
 from api_kit import Tenants
 
 PUBLIC_PATHS = ("/t/", "/health", "/metrics", "/v1/auth/", "/v1/webhooks/esp/")
-SIGNED_IN_ONLY = {("get", "/v1/me"), ("get", "/v1/factors")}
+SIGNED_IN_ONLY = {("get", "/v1/me"), ("get", "/v1/factors"), ("put", "/v1/me/password")}
 ERROR_SCHEMAS = {"#/components/schemas/ApiError", "#/components/schemas/InvalidRequest"}
 
 

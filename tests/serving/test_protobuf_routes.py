@@ -195,6 +195,10 @@ CASES = [
         "refresh_token": s.refresh_token()}, signed=False),
     Case(204, "POST", "/v1/auth/logout", "LogoutRequest", lambda s, t: {
         "refresh_token": s.refresh_token()}, signed=False),
+    Case(200, "PUT", "/v1/contacts/{contact_id}/phone", "ContactPhoneUpdate", lambda s, t: {
+        "phone": "+49 151 1234 5678"}),
+    Case(422, "PUT", "/v1/contacts/{contact_id}/phone", "ContactPhoneUpdate", lambda s, t: {
+        "phone": "0151 1234"}),
     Case(200, "PUT", "/v1/contacts/{contact_id}/preferences", "PreferencesUpdate", lambda s, t: {
         "topic_opt_outs": ["promotions", "surveys"], "max_per_week": 3}),
     Case(422, "PUT", "/v1/contacts/{contact_id}/preferences", "PreferencesUpdate", lambda s, t: {
@@ -222,6 +226,11 @@ CASES = [
         "mfa_token": s.key_ticket()}, signed=False),
     Case(200, "POST", "/v1/auth/mfa/webauthn", "MfaWebAuthn", lambda s, t: s.key_assertion(),
          signed=False),
+    Case(204, "PUT", "/v1/me/password", "PasswordChange", lambda s, t: {
+        "current_password": PASSWORD, "new_password": f"{s.signed_in(t)} passphrase"},
+         signed=False),
+    Case(422, "PUT", "/v1/me/password", "PasswordChange", lambda s, t: (s.signed_in(t), {
+        "current_password": PASSWORD, "new_password": "password1234"})[1], signed=False),
 ]  # fmt: skip
 
 
@@ -341,7 +350,7 @@ RESPONSES = {
     "RefreshRequest": "TokenPublic", "PreferencesUpdate": "PreferencesPublic",
     "OptInStart": "OptInStarted", "ConsentWithdrawal": "ConsentChanged",
     "ErasureCreate": "ErasurePublic", "BreakGlassCreate": "BreakGlassPublic",
-    "SwitchCreate": "SwitchPublic",
+    "SwitchCreate": "SwitchPublic", "ContactPhoneUpdate": "ContactPhonePublic",
     "WebAuthnRegistration": "FactorPublic", "MfaTotp": "TokenPublic",
     "MfaWebAuthn": "TokenPublic",
 }  # fmt: skip

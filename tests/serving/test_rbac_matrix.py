@@ -36,6 +36,8 @@ PUBLIC = (
 # Routes any signed-in caller may call whatever its role: who it is, logging out, and
 # (below) the caller's own second factors.
 ANY_ROLE = {("GET", "/v1/me"), ("POST", "/v1/auth/logout")}
+# A user's own password (API keys have none: 422 not_a_user).
+ANY_ROLE |= {("PUT", "/v1/me/password")}
 # A user's own second factors (API keys have none: 422 not_a_user).
 ANY_ROLE |= {
     ("GET", "/v1/factors"),
