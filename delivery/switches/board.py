@@ -31,13 +31,14 @@ class SwitchBoard:
     def _applying(
         self, kind: str, org_id: uuid.UUID, sending_domain: str, region: str
     ) -> list[Switch]:
+        domain = sending_domain.lower()  # switches store domains in lower case
         return [
             s
             for s in self.switches
             if s.kind == kind
             and (s.org_id is None or s.org_id == org_id)
             and (s.region is None or s.region == region)
-            and (s.sending_domain is None or s.sending_domain == sending_domain)
+            and (s.sending_domain is None or s.sending_domain == domain)
         ]
 
     def pause_for(

@@ -52,6 +52,7 @@ def test_a_platform_pause_holds_every_sender_and_a_sender_pause_only_its_own_dom
     assert everything.pause_for(OTHER, "x.example", "eu") is not None
     assert everything.holds_region("apac") is not None
     assert sender.pause_for(ORG, "news.a.example", "eu") is not None
+    assert sender.pause_for(ORG, "News.A.Example", "eu") is not None
     assert sender.pause_for(ORG, "billing.a.example", "eu") is None
     assert sender.pause_for(OTHER, "news.a.example", "eu") is None
     assert sender.holds_region("eu") is None  # one sender: the worker still claims
