@@ -47,7 +47,7 @@ class EvidenceLog:
     ) -> list[dict[str, Any]]:
         """Run ``sql`` on ``conn`` (the database named ``source``); keep it as evidence."""
         with conn.cursor(row_factory=dict_row) as cursor:
-            rows = cursor.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            rows = cursor.execute(sql, params).fetchall()
         self.note(source, sql, rows, finding=finding)
         return rows
 

@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 class RouteConfig(Protocol):
     """What the TLS control reads of a route (``postwise.settings.RouteSettings``)."""
 
-    host: str
-    tls: str
-    min_tls: str
+    @property
+    def host(self) -> str: ...
+    @property
+    def tls(self) -> str: ...
+    @property
+    def min_tls(self) -> str: ...
 
 
 # Roles that administer an organization and so must hold a second factor; the API's rule
