@@ -36,6 +36,7 @@ from .routes import (
     tracking,
     webhooks,
 )
+from .routes.contact_phones import router as contact_phones_router
 from .routes.contacts import router as contacts_router
 from .routes.erasures import router as erasures_router
 from .routes.messages import router as messages_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(preference_center_router)
     for router in (messages_router, contacts_router, suppressions_router, preferences_router):
         app.include_router(router)
+    app.include_router(contact_phones_router)
     for router in (models.router, auth_users.router, metrics.router, health.router):
         app.include_router(router)
     app.include_router(erasures_router)

@@ -14,7 +14,7 @@ from api_kit import Tenant, Tenants
 from campaign_kit import remove_org_rows
 
 from compliance.crypto import cipher_for
-from delivery.fallback import store_document
+from delivery.fallback import NoFallbackRecipient, phone_of, store_document
 from delivery.fallback.pdf import render_pdf
 from delivery.fallback.wiring import document_links
 from delivery.queue import NewMessage, enqueue
@@ -149,3 +149,44 @@ def _opt_in_and_out(tenants: Tenants, tenant: Tenant, serving_cells: Cells) -> N
     assert plain.status_code == 201 and plain.json()["fallback_channel"] is None
     refused = client.post("/v1/campaigns", json={**body, "fallback_channel": "fax"})
     assert refused.status_code == 422
+
+
+def test_a_contacts_phone_number_is_set_sealed_and_removed_through_the_api(
+    tenants: Tenants, api_settings: Settings, serving_cells: Cells
+) -> None:
+    tenant = tenants.org("eu")
+    try:
+        client = tenants.client(tenant)
+        contacts = client.post(
+            "/v1/contacts:import", json=[{"email": "sms.me@example.org", "country": "DE"}]
+        )
+        assert contacts.status_code == 200 and contacts.json()["created"] == 1, contacts.text
+        with serving_cells.connection(REGION) as conn:
+            row = conn.execute(
+                "SELECT contact_id FROM contacts WHERE org_id = %s", (tenant.org_id,)
+            ).fetchone()
+        assert row is not None
+        contact_id = row[0]
+        path = f"/v1/contacts/{contact_id}/phone"
+
+        stored = client.put(path, json={"phone": "0049 (151) 1234-5678"})
+        assert stored.status_code == 200, stored.text
+        assert stored.json() == {"contact_id": str(contact_id), "phone": "+4915112345678"}
+        with serving_cells.connection(REGION) as conn:
+            assert phone_of(conn, cipher_for(api_settings), contact_id) == "+4915112345678"
+            sealed = conn.execute(
+                "SELECT phone_ciphertext FROM contacts WHERE contact_id = %s", (contact_id,)
+            ).fetchone()
+        assert sealed is not None and b"12345678" not in bytes(sealed[0])
+
+        bad = client.put(path, json={"phone": "151 1234"})
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_phone")
+        missing = client.put(f"/v1/contacts/{uuid.uuid4()}/phone", json={"phone": None})
+        assert (missing.status_code, missing.json()["code"]) == (404, "contact_not_found")
+        removed = client.put(path, json={"phone": None})
+        assert removed.status_code == 200 and removed.json()["phone"] is None
+        with serving_cells.connection(REGION) as conn:
+            with pytest.raises(NoFallbackRecipient):
+                phone_of(conn, cipher_for(api_settings), contact_id)
+    finally:
+        remove_org_rows(serving_cells, [tenant.org_id])

@@ -18,6 +18,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from ops_kit import PASSWORD, CellRows, add_user, people_fixture, rows_fixture  # noqa: F401
 
+from compliance.crypto import cipher_for
 from postwise.settings import Settings
 from serving.auth import Role, generate_signing_key
 from serving.client import PostwiseClient
@@ -247,6 +248,13 @@ def setup(people: Tenants, rows: CellRows, api_url: str, api_settings: Settings)
     assert campaign.status_code == 201, campaign.text
     email = add_user(people.cells, tenant.org_id)
     contact = rows.contact(tenant.org_id)
+    with people.cells.connection("eu") as conn:  # a real data key: the phone is sealed under it
+        sealed = cipher_for(api_settings).seal_contact(contact, "ada@example.org", None)
+        conn.execute(
+            "UPDATE contacts SET email_ciphertext = %s, wrapped_data_key = %s "
+            "WHERE contact_id = %s",
+            (sealed.email_ciphertext, sealed.wrapped_data_key, contact),
+        )
     yield Setup(
         api_url,
         owner,

@@ -126,6 +126,7 @@ BODIES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/templates/{template_id}/preview"): lambda a: ({}, None),
     ("PATCH", "/v1/campaigns/{campaign_id}"): lambda a: ({"name": "taken"}, None),
     ("PUT", "/v1/contacts/{contact_id}/preferences"): lambda a: ({"max_per_day": 1}, None),
+    ("PUT", "/v1/contacts/{contact_id}/phone"): lambda a: ({"phone": "+4915112345678"}, None),
     ("POST", "/v1/contacts/{contact_id}/opt-ins"): lambda a: ({"steps": 1}, None),
     ("POST", "/v1/contacts/{contact_id}/consents:withdraw"): lambda a: ({}, None),
 }
