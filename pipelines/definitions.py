@@ -5,7 +5,18 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from . import audit, checks, controls, fallback, features, learning, refresh, retention, upkeep
+from . import (
+    audit,
+    checks,
+    controls,
+    fallback,
+    features,
+    learning,
+    refresh,
+    retention,
+    traps,
+    upkeep,
+)
 from .resources import MlflowResource, WarehouseResource
 
 defs = dg.Definitions(
@@ -23,6 +34,7 @@ defs = dg.Definitions(
         audit.audit_checkpoints,
         controls.controls_report_asset,
         fallback.fallback_documents_purged,
+        traps.behavioural_trap_suspects,
     ],
     asset_checks=checks.row_count_checks,
     jobs=[
@@ -35,6 +47,7 @@ defs = dg.Definitions(
         audit.audit_job,
         controls.controls_job,
         fallback.fallback_purge_job,
+        traps.behavioural_traps_job,
     ],
     schedules=[
         refresh.hourly_marts_refresh,
@@ -47,6 +60,7 @@ defs = dg.Definitions(
         audit.hourly_audit_checkpoints,
         controls.weekly_controls_report,
         fallback.hourly_fallback_purge,
+        traps.daily_behavioural_traps,
     ],
     sensors=[refresh.new_events_sensor, learning.anomaly_pause_sensor],
     resources={

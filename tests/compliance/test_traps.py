@@ -220,3 +220,38 @@ def test_the_sync_command_prints_the_counts_and_refuses_bad_input(
     assert main(command) == 1
     assert "line 2" in capsys.readouterr().err
     assert feed_rows(cells, source) == 3
+
+
+def test_the_daily_asset_records_a_region_s_suspects(
+    cells: Cells, cipher: PiiCipher, settings: Settings, tmp_path: Path
+) -> None:
+    org_id = uuid.uuid4()
+    suspect = _history(cells, cipher, org_id, 15, 90, [])
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings_environment(
+            settings, POSTWISE_HOME=str(tmp_path / "home"), MLFLOW_TRACKING_URI="file:///tmp/x"
+        ).items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        import dagster as dg
+
+        from pipelines.resources import WarehouseResource
+        from pipelines.traps import behavioural_trap_suspects, behavioural_traps_job
+
+        try:
+            defs = dg.Definitions(
+                assets=[behavioural_trap_suspects],
+                jobs=[behavioural_traps_job],
+                resources={"warehouse": WarehouseResource(database_url=settings.database_url)},
+            )
+            with dg.DagsterInstance.ephemeral() as instance:
+                result = defs.resolve_job_def("behavioural_traps").execute_in_process(
+                    instance=instance, partition_key=REGION
+                )
+        finally:
+            get_settings.cache_clear()
+    assert result.success
+    [materialized] = result.asset_materializations_for_node("compliance__behavioural_trap_suspects")
+    assert materialized.metadata["suspects"].value >= 1
+    with cells.connection(REGION) as conn:
+        assert match(conn, [suspect], org_id) == {suspect: TrapMatch("behavioural", "behavioural")}
