@@ -156,6 +156,14 @@ def erase_contact(
             "VALUES (%s, %s, 'erasure', 'erasure')",
             (org_id, blind_index),
         )
+        # A behavioural spam-trap entry was derived from the contact's history; the erasure
+        # suppression above keeps the address from being mailed without it.
+        traps = run(
+            "DELETE FROM spam_traps WHERE org_id = %s AND email_blind_index = %s",
+            (org_id, blind_index),
+        )
+        if traps:
+            removed["spam_traps"] = traps
     kept["contacts"] = run(
         "UPDATE contacts SET contact_id = %s, status = 'erased', email_ciphertext = ''::bytea, "
         "name_ciphertext = NULL, phone_ciphertext = NULL, wrapped_data_key = ''::bytea, "

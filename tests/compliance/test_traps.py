@@ -15,6 +15,7 @@ import pytest
 from settings_env import settings_environment
 
 from compliance.crypto import PiiCipher
+from compliance.erasure import erase_subject
 from compliance.traps import TrapFeedError, TrapMatch, shipped_honeypots
 from compliance.traps.behavioural import detect_suspects
 from compliance.traps.store import match, sync
@@ -126,10 +127,16 @@ def test_every_shipped_list_states_its_source_and_licence() -> None:
 
 
 def _history(
-    cells: Cells, cipher: PiiCipher, org_id: uuid.UUID, sends: int, days: int, events: list[str]
+    cells: Cells,
+    cipher: PiiCipher,
+    org_id: uuid.UUID,
+    sends: int,
+    days: int,
+    events: list[str],
+    email: str | None = None,
 ) -> bytes:
     """A contact mailed ``sends`` times over ``days`` days, with ``events`` (type[:bot])."""
-    email = f"h-{uuid.uuid4().hex[:10]}@example.org"
+    email = email or f"h-{uuid.uuid4().hex[:10]}@example.org"
     contact_id = uuid.uuid4()
     sealed = cipher.seal_contact(contact_id, email, None)
     now = datetime.now(UTC)
@@ -255,3 +262,23 @@ def test_the_daily_asset_records_a_region_s_suspects(
     assert materialized.metadata["suspects"].value >= 1
     with cells.connection(REGION) as conn:
         assert match(conn, [suspect], org_id) == {suspect: TrapMatch("behavioural", "behavioural")}
+
+
+def test_erasing_a_behavioural_suspect_removes_its_trap_entry(
+    cells: Cells, cipher: PiiCipher
+) -> None:
+    org_id = uuid.uuid4()
+    email = f"gone-{uuid.uuid4().hex[:8]}@example.org"
+    suspect = _history(cells, cipher, org_id, 15, 90, [], email=email)
+    with cells.connection(REGION) as conn:
+        detect_suspects(conn, REGION, min_sends=12, min_days=60, now=datetime.now(UTC), actor="t")
+
+    erased = erase_subject(cells, cipher, org_id, email, requested_by="test")
+
+    [certificate] = [cell for cell in erased.cells if cell.region == REGION]
+    assert certificate.removed["spam_traps"] == 1
+    with cells.connection(REGION) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM spam_traps WHERE email_blind_index = %s", (suspect,)
+        )
+        assert left.fetchone() == (0,)
