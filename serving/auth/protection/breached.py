@@ -115,8 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     *sources, out_dir = args.paths
     missing = [str(source) for source in sources if not source.is_file()]
     if not sources or missing:
-        log.error("give at least one existing SOURCE file before OUT_DIR (missing: %s)",
-                  ", ".join(missing) or "none given")  # fmt: skip
+        absent = ", ".join(missing) or "none given"
+        log.error("give at least one existing SOURCE file before OUT_DIR (missing: %s)", absent)
         return 1
     total = build(sources, out_dir)
     log.info("%d passwords in %s", total, out_dir)

@@ -53,6 +53,7 @@ def record_login(
     org_id: uuid.UUID,
     outcome: str,
     assessment: Assessment | None,
+    *,
     device_hash: bytes,
     country: str | None,
     ip_ref: str,

@@ -44,6 +44,7 @@ DEVICE_HEADER = "x-postwise-device"
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 UNKNOWN_COUNTRIES = frozenset({"XX", "T1"})  # Cloudflare: unknown, Tor
+OUTCOMES = {Decision.ALLOW: "allowed", Decision.CHALLENGE: "challenged", Decision.BLOCK: "blocked"}
 
 
 @dataclass(frozen=True)
@@ -117,24 +118,27 @@ class AccountProtection:
         """Count a wrong password; audit the lock or throttle it starts."""
         account = self.account_ref(email)
         failure = self.lockout.record_failure(account, client.ip_ref)
+        client_actor = f"client:{client.ip_ref}"
         if failure.locked_for:
-            self._audit(
-                f"client:{client.ip_ref}",
-                "login.locked",
-                f"account:{account}",
-                None,
-                {"failures": failure.failures, "locked_for_seconds": failure.locked_for,
-                 "client": client.ip_ref},
-            )  # fmt: skip
+            details = {"failures": failure.failures, "locked_for_seconds": failure.locked_for}
+            with self._control() as conn:
+                record(
+                    conn,
+                    actor=client_actor,
+                    action="login.locked",
+                    subject=f"account:{account}",
+                    details={**details, "client": client.ip_ref},
+                )
         if failure.client_failures == self.lockout.policy.client_failures:
-            self._audit(
-                f"client:{client.ip_ref}",
-                "login.throttled",
-                f"client:{client.ip_ref}",
-                None,
-                {"client_failures": failure.client_failures,
-                 "window_seconds": self.lockout.policy.window_seconds},
-            )  # fmt: skip
+            window = self.lockout.policy.window_seconds
+            with self._control() as conn:
+                record(
+                    conn,
+                    actor=client_actor,
+                    action="login.throttled",
+                    subject=client_actor,
+                    details={"client_failures": failure.client_failures, "window_seconds": window},
+                )
 
     def screen(
         self,
@@ -155,23 +159,22 @@ class AccountProtection:
             )
             assessment = assess(seen, self.policy)
             blocked = self._blocked(assessment, methods)
-            outcome = {
-                Decision.ALLOW: "allowed",
-                Decision.CHALLENGE: "challenged",
-                Decision.BLOCK: "blocked",
-            }[assessment.decision]
-            if blocked is not None:
-                outcome = "blocked"
-            elif not methods:
+            outcome = "blocked" if blocked is not None else OUTCOMES[assessment.decision]
+            if blocked is None and not methods:
                 history.remember_device(conn, user_id, client.device_hash)  # tokens go out
-            history.record_login(
-                conn, user_id, org_id, outcome, assessment, client.device_hash,
-                client.country, client.ip_ref, now,
-            )  # fmt: skip
+            history.record_login(conn, user_id, org_id, outcome, assessment, **_seen(client, now))
             details = _assessment_details(assessment, client, methods)
             if blocked is not None:
                 details["reason"] = blocked.reason
-            self._audit_in(conn, f"user:{user_id}", f"login.{outcome}", org_id, details)
+            actor = f"user:{user_id}"
+            record(
+                conn,
+                actor=actor,
+                action=f"login.{outcome}",
+                subject=actor,
+                org_id=org_id,
+                details=details,
+            )
         if blocked is not None:
             raise blocked
         if assessment.decision is Decision.ALLOW:
@@ -201,10 +204,7 @@ class AccountProtection:
         now = self._clock()
         with self._control() as conn:
             history.remember_device(conn, user_id, client.device_hash)
-            history.record_login(
-                conn, user_id, org_id, "verified", None, client.device_hash,
-                client.country, client.ip_ref, now,
-            )  # fmt: skip
+            history.record_login(conn, user_id, org_id, "verified", None, **_seen(client, now))
 
     # Owners.
 
@@ -217,39 +217,28 @@ class AccountProtection:
                 raise NotFound("user_not_found", f"no user {user_id} in your organization")
             account = self.account_ref(email)
             was_locked = self.lockout.unlock(account)
-            self._audit_in(
+            record(
                 conn,
-                principal.subject,
-                "login.unlocked",
-                principal.org_id,
-                {"account": account, "was_locked": was_locked},
+                actor=principal.subject,
+                action="login.unlocked",
                 subject=f"user:{user_id}",
+                org_id=principal.org_id,
+                details={"account": account, "was_locked": was_locked},
             )
         return was_locked
 
-    def _audit(
-        self, actor: str, action: str, subject: str, org_id: uuid.UUID | None,
-        details: dict[str, Any],
-    ) -> None:  # fmt: skip
-        with self._control() as conn:
-            record(conn, actor=actor, action=action, subject=subject, org_id=org_id,
-                   details=details)  # fmt: skip
-
-    def _audit_in(
-        self,
-        conn: psycopg.Connection,
-        actor: str,
-        action: str,
-        org_id: uuid.UUID,
-        details: dict[str, Any],
-        *,
-        subject: str | None = None,
-    ) -> None:
-        record(conn, actor=actor, action=action, subject=subject or actor, org_id=org_id,
-               details=details)  # fmt: skip
-
     def _control(self) -> AbstractContextManager[psycopg.Connection]:
         return self._cells.connection("control")
+
+
+def _seen(client: LoginClient, at: datetime) -> dict[str, Any]:
+    """How a login event row describes the client."""
+    return {
+        "device_hash": client.device_hash,
+        "country": client.country,
+        "ip_ref": client.ip_ref,
+        "at": at,
+    }
 
 
 def _assessment_details(
