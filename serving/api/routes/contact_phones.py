@@ -75,9 +75,7 @@ async def put_phone(
     except InvalidPhoneNumber as exc:
         raise ValidationFailed("invalid_phone", str(exc)) from None
     try:
-        found = await run_in_threadpool(
-            _store, cells, cipher, principal.org_id, contact_id, phone
-        )
+        found = await run_in_threadpool(_store, cells, cipher, principal.org_id, contact_id, phone)
     except CryptoError as exc:
         raise Conflict(
             "contact_key_unavailable", f"the contact's data key cannot be opened: {exc}"
