@@ -54,6 +54,8 @@ from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
 
 if TYPE_CHECKING:
+    from warehouse.db import Cells
+
     from .launcher import Child
 
 EXIT_USAGE = 2
@@ -328,6 +330,26 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _refuse_breached(cells: Cells, password: str) -> None:
+    """Refuse (and audit, in a transaction of its own) a password of the breached list."""
+    from compliance.audit import record
+    from serving.auth.passwords import BreachedPassword, check_new_password
+
+    try:
+        check_new_password(password)
+    except BreachedPassword as exc:
+        with cells.connection("control") as conn:
+            record(
+                conn,
+                actor="operator:cli",
+                action="password.breached_refused",
+                details={"purpose": "user_created", "times_seen": exc.times_seen},
+            )
+        raise BootstrapError(str(exc)) from None
+    except ValueError:
+        return  # too short or too long: bootstrap_user says so
+
+
 def _users_create(args: argparse.Namespace, settings: Settings) -> int:
     from serving.auth import Role
 
@@ -336,9 +358,11 @@ def _users_create(args: argparse.Namespace, settings: Settings) -> int:
 
     password = _read_password(args)
     database_url, _ = resolve_database_url(settings)
-    with open_cells(settings, database_url) as cells, cells.connection("control") as conn:
-        org = find_or_create_org(conn, args.org, args.home_region, settings.regions)
-        user = bootstrap_user(conn, org, args.email, password, Role(args.role), args.name)
+    with open_cells(settings, database_url) as cells:
+        _refuse_breached(cells, password)
+        with cells.connection("control") as conn:
+            org = find_or_create_org(conn, args.org, args.home_region, settings.regions)
+            user = bootstrap_user(conn, org, args.email, password, Role(args.role), args.name)
     made = " (organization created)" if org.created else ""
     echo(f"user {user.user_id} {user.email} ({user.role.value}) in {org.slug}{made}")
     return 0

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +22,10 @@ import pytest
 from api_kit import Tenants, serve
 from factor_kit import admin_tokens, bearer, enrol_totp
 from ops_kit import PASSWORD, add_user, people_fixture  # noqa: F401 (a fixture)
+from settings_env import settings_environment
 
-from postwise.settings import Settings
+from postwise.cli import main
+from postwise.settings import Settings, get_settings
 from serving.api.main import create_app
 from serving.api.ops import lockout_policy
 from serving.auth import Role
@@ -348,3 +351,35 @@ def test_a_burst_of_failures_before_the_right_password_demands_the_second_factor
 
     assert (after_burst.status_code, after_burst.json()["code"]) == (403, "login_blocked")
     assert decisions(people.cells, email)[-1] == ("login.blocked", ["failure_burst"])
+
+
+def test_the_cli_refuses_a_breached_password_and_audits_it(
+    api_settings: Settings,
+    serving_cells: Cells,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in settings_environment(api_settings).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    password_file = tmp_path / "password"
+    password_file.write_text(BREACHED + "\n")
+    email = f"founder-{uuid.uuid4().hex[:6]}@acme.example"
+    slug = f"boot-{uuid.uuid4().hex[:8]}"
+    try:
+        code = main(["users", "create", "--org", slug, "--email", email, "--role", "owner",
+                     "--password-file", str(password_file), "--home-region", "eu"])  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+
+    assert code == 1
+    assert "breached passwords" in capsys.readouterr().err
+    with serving_cells.connection("control") as conn:
+        made = conn.execute("SELECT count(*) FROM users WHERE email = %s", (email,)).fetchone()
+        entry = conn.execute(
+            "SELECT details FROM audit_log WHERE actor = 'operator:cli' "
+            "AND action = 'password.breached_refused' ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()
+    assert made is not None and made[0] == 0
+    assert entry is not None and entry[0] == {"purpose": "user_created", "times_seen": 1}
