@@ -22,6 +22,17 @@ log = logging.getLogger(__name__)
 ALLOWED_SCHEMES = ("data",)
 
 
+class _RefusalsAreExpected(logging.Filter):
+    """weasyprint logs every refused resource as an error; refusing them is the point (the
+    open pixel of every message would be one), so those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "disallowed protocol" not in record.getMessage()
+
+
+_QUIET = _RefusalsAreExpected()
+
+
 def _weasyprint() -> Any:
     """weasyprint, imported on first use (it loads pango, cairo and harfbuzz)."""
     with warnings.catch_warnings():
@@ -29,6 +40,9 @@ def _weasyprint() -> Any:
         # optimisation (smaller fonts in the PDF), the document is the same without it.
         warnings.simplefilter("ignore", DeprecationWarning)
         import weasyprint
+    weasyprint_log = logging.getLogger("weasyprint")
+    if _QUIET not in weasyprint_log.filters:
+        weasyprint_log.addFilter(_QUIET)
     return weasyprint
 
 
