@@ -39,6 +39,7 @@ AUDITED_PERMISSIONS = frozenset(
         Permission.CAMPAIGNS_WRITE,
         Permission.CAMPAIGNS_SEND,
         Permission.SUPPRESSIONS_WRITE,
+        Permission.IMPORTS_REVIEW,
     }
 )
 AUDITED_PREFIXES = ("/v1/factors",)

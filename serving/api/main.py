@@ -32,6 +32,7 @@ from .routes import (
     metrics,
     models,
     passwords,
+    quarantines,
     templates,
     tracking,
     webhooks,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(factors.router)
     app.include_router(break_glass.router)
     app.include_router(ops_switches_router)
+    app.include_router(quarantines.router)
     app.add_middleware(AuditTrail)  # outermost: audited answers are not sent unrecorded
     install_error_handlers(app)
     install_openapi(app)

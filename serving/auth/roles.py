@@ -46,6 +46,7 @@ class Permission(StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     USERS_MANAGE = "users:manage"
     SENDING_CONTROL = "sending:control"
+    IMPORTS_REVIEW = "imports:review"
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -67,6 +68,8 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.USERS_MANAGE: Role.OWNER,
     # Pausing, forcing or draining the organization's sending (manual override switches).
     Permission.SENDING_CONTROL: Role.OWNER,
+    # Releasing or rejecting a contacts import quarantined for its spam-trap hits.
+    Permission.IMPORTS_REVIEW: Role.OWNER,
 }
 
 

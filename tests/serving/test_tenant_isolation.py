@@ -87,6 +87,9 @@ def make_org_a(tenants: Tenants) -> OrgA:
     a.ids["contact_id"] = accepted.json()["contact_id"]
     suppressed = owner.post("/v1/suppressions", json={"email": f"s-{a.email}"})
     assert suppressed.status_code == 201, suppressed.text
+    traps = [{"email": f"t{i}-{a.email.split('@')[0]}@mailinator.com", "country": "DE"}
+             for i in range(3)]  # fmt: skip
+    a.ids["import_id"] = made(owner.post("/v1/contacts:import", json=traps), "quarantine_id")
     return a
 
 
@@ -107,6 +110,7 @@ def snapshot(a: OrgA) -> dict[str, Any]:
         "contact": f"/v1/contacts/{ids['contact_id']}",
         "preferences": f"/v1/contacts/{ids['contact_id']}/preferences",
         "suppressions": "/v1/suppressions",
+        "quarantined": "/v1/imports/quarantined",
     }
     state = {}
     for name, path in reads.items():
@@ -270,7 +274,7 @@ def test_every_route_naming_data_has_an_isolation_case(rules: list[RouteRule]) -
         for name in re.findall(r"\{(\w+)\}", r.path)
         if name
         not in {"template_id", "campaign_id", "endpoint_id", "key_id", "user_id"}
-        | {"message_id", "contact_id", "version", "grant_id", "switch_id"}
+        | {"message_id", "contact_id", "version", "grant_id", "switch_id", "import_id"}
     ]
 
     assert uncovered == [], "routes without an isolation case"

@@ -18,6 +18,7 @@ from compliance.traps import QuarantineDecided
 from compliance.traps.quarantine import release
 from postwise.cli import main
 from postwise.settings import Settings, get_settings
+from serving.auth import Role
 from serving.client import PostwiseClient
 from warehouse.db import Cells
 
@@ -165,3 +166,32 @@ def test_a_rejected_import_stays_suppressed_and_the_commands_show_the_review(
         "traps.import_quarantined",
         "traps.import_rejected",
     ]
+
+
+def test_an_owner_reviews_through_the_api_and_each_decision_is_taken_once(
+    tenants: Tenants, tenant: Tenant, serving_cells: Cells
+) -> None:
+    client = tenants.client(tenant)
+    owner = tenants.client(tenant, Role.OWNER)
+    first = imported(client, csv(20, 4, "d"))["quarantine_id"]
+    second = imported(client, csv(20, 4, "e"))["quarantine_id"]
+
+    listed = owner.get("/v1/imports/quarantined")
+    manager = client.get("/v1/imports/quarantined")
+    released = owner.post(f"/v1/imports/{first}/release")
+    rejected = owner.post(f"/v1/imports/{second}/reject")
+    twice = owner.post(f"/v1/imports/{first}/reject")
+    missing = owner.post(f"/v1/imports/{uuid.uuid4()}/release")
+
+    assert listed.status_code == 200, listed.text
+    assert [q["import_id"] for q in listed.json()] == [second, first]
+    assert listed.json()[0]["hits_by_source"] == {"disposable-email-domains": 4}
+    assert (manager.status_code, manager.json()["code"]) == (403, "forbidden")
+    assert (released.status_code, released.json()["status"]) == (200, "released")
+    assert released.json()["decided_by"].startswith("key:")
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
+    assert (twice.status_code, twice.json()["code"]) == (409, "quarantine_decided")
+    assert (missing.status_code, missing.json()["code"]) == (404, "quarantine_not_found")
+    assert owner.get("/v1/imports/quarantined").json() == []
+    assert client.post("/v1/messages", json=marketing("p1-d@example.org")).status_code == 201
+    assert holds(serving_cells, tenant.org_id) == {("manual", "quarantine-rejected"): 20}
