@@ -118,6 +118,12 @@ class ContactImporter:
         self.report.errors.sort(key=lambda error: error.row)
         return self.report
 
+    def abandon(self) -> None:
+        """After a failed import, give what was written its trap verdict (quarantine, or the
+        holds lifted), so no address stays held without a record to review."""
+        if self.screen is not None:
+            self.screen.conclude(self.cells, self.report.received)
+
     def _reject(self, number: int, code: str, detail: str) -> None:
         self.report.rejected += 1
         if len(self.report.errors) < MAX_REPORTED_ERRORS:

@@ -14,12 +14,15 @@ import pytest
 from api_kit import Tenant, Tenants
 from settings_env import settings_environment
 
-from compliance.traps import QuarantineDecided
+from compliance.crypto import cipher_for
+from compliance.traps import ImportScreen, QuarantineDecided
 from compliance.traps.quarantine import release
 from postwise.cli import main
 from postwise.settings import Settings, get_settings
 from serving.auth import Role
 from serving.client import PostwiseClient
+from serving.ingest.import_writer import ContactImporter
+from serving.ingest.importing import ContactRow
 from warehouse.db import Cells
 
 
@@ -195,3 +198,23 @@ def test_an_owner_reviews_through_the_api_and_each_decision_is_taken_once(
     assert owner.get("/v1/imports/quarantined").json() == []
     assert client.post("/v1/messages", json=marketing("p1-d@example.org")).status_code == 201
     assert holds(serving_cells, tenant.org_id) == {("manual", "quarantine-rejected"): 20}
+
+
+def test_an_import_that_fails_midway_leaves_no_hold_without_a_verdict(
+    tenant: Tenant, serving_cells: Cells, api_settings: Settings
+) -> None:
+    cipher = cipher_for(api_settings)
+    importer = ContactImporter(
+        serving_cells,
+        cipher,
+        tenant.org_id,
+        chunk_rows=2,
+        screen=ImportScreen(tenant.org_id, "test"),
+    )
+    for number in (1, 2):
+        importer.add(number, ContactRow(email=f"mid{number}@example.org", country="DE"))
+    assert holds(serving_cells, tenant.org_id) == {("quarantine", "quarantine"): 2}
+
+    importer.abandon()  # what the route does when reading the rest of the body fails
+
+    assert holds(serving_cells, tenant.org_id) == {}

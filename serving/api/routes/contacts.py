@@ -90,6 +90,9 @@ async def import_contacts(
                 f"the body is not UTF-8 after record {number}: {exc.reason}; the records "
                 "before it were imported"
             )
+        except Exception:
+            importer.abandon()  # no trap hold may outlive the request without a verdict
+            raise
         return importer.finish()
 
     return await run_in_threadpool(run)
