@@ -3,7 +3,8 @@ look-up on the same index.
 
 Setup: ``--traps`` addresses (default 1,000,000) loaded into a region cell's trap store by
 :func:`compliance.traps.store.sync`, the path ``postwise traps sync`` takes (HMAC blind
-indexes, COPY, set operations); its load rate is reported beside the results.
+indexes, COPY, set operations), then synced again unchanged (0 added, 0 removed); the load
+rate and the re-sync's seconds are reported beside the results.
 
 Measured, on the same shuffled addresses (half traps, half not, all on neutral domains so
 that every check reaches the store):
@@ -115,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             conn.execute("ANALYZE spam_traps")
         log.info("loaded %d traps at %.0f/s", loaded.added, loaded.added / loaded.seconds)
+        with cells.connection(REGION) as conn:  # the daily re-run of an unchanged feed
+            again = sync(
+                conn, cipher, trap_lines(args.traps), "bench-feed", actor="benchmark", region=REGION
+            )
+        assert (again.added, again.removed) == (0, 0), again
         with cells.connection(REGION) as conn:
             single, single_base, hits = _single(conn, org_id, addresses, indexes)
             batched, batched_base = _batched(conn, org_id, indexes, args.batch)
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "hit_share": round(hits / checks, 3),
         "load_traps_per_second": round(loaded.added / loaded.seconds, 1),
+        "resync_unchanged_seconds": round(again.seconds, 1),
         "python_set_ceiling": round(ceiling, 1),
     }
     emit(
