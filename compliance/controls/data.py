@@ -24,6 +24,10 @@ UNSEALED_CONTACT_FIELDS = """
                             AND (length(name_ciphertext) < %(min)s
                                  OR substring(name_ciphertext FROM 1 FOR 1) <> '\\x01'::bytea))
                AS name_not_sealed,
+           count(*) FILTER (WHERE phone_ciphertext IS NOT NULL
+                            AND (length(phone_ciphertext) < %(min)s
+                                 OR substring(phone_ciphertext FROM 1 FOR 1) <> '\\x01'::bytea))
+               AS phone_not_sealed,
            count(*) AS contacts
     FROM contacts WHERE status <> 'erased'
 """
@@ -57,9 +61,13 @@ def pii_ciphertext(context: ControlContext) -> ControlResult:
                 cell,
                 UNSEALED_CONTACT_FIELDS,
                 {"min": MIN_SEALED_BYTES},
-                finding="contacts whose address or name is not in the sealed format (must be 0)",
+                finding="contacts with an address, name or phone not sealed (must be 0)",
             )[0]
-            if sealed["email_not_sealed"] or sealed["name_not_sealed"]:
+            if (
+                sealed["email_not_sealed"]
+                or sealed["name_not_sealed"]
+                or sealed["phone_not_sealed"]
+            ):
                 problems.append(f"{cell}: unsealed contact fields")
             found = _plaintext_addresses(conn, cell, context, log)
             problems += [f"{cell}: addresses in {where}" for where in found]
@@ -205,7 +213,7 @@ def retention_ran(context: ControlContext) -> ControlResult:
 ERASED_STILL_HOLDING = """
     SELECT count(*) AS holding FROM contacts
     WHERE status = 'erased' AND (length(wrapped_data_key) > 0 OR length(email_ciphertext) > 0
-                                 OR name_ciphertext IS NOT NULL)
+                                 OR name_ciphertext IS NOT NULL OR phone_ciphertext IS NOT NULL)
 """
 ERASURES_WITHOUT_CERTIFICATE = """
     SELECT e.erasure_id, e.erased_at FROM erasures e

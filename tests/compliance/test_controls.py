@@ -162,15 +162,18 @@ def test_a_plaintext_address_anywhere_fails_the_ciphertext_control(
             conn.execute("DELETE FROM messages WHERE contact_id = %s", (contact,))
 
 
+@pytest.mark.parametrize(
+    ("column", "plaintext"),
+    [("name_ciphertext", "Ada Lovelace"), ("phone_ciphertext", "+4915112345678")],
+)
 def test_an_unsealed_contact_field_fails_the_ciphertext_control(
-    cells: Cells, context: ControlContext, contacts: Contacts
+    cells: Cells, context: ControlContext, contacts: Contacts, column: str, plaintext: str
 ) -> None:
     contact = contacts.add("na")
     with cells.connection("na") as conn:
         conn.execute(
-            "UPDATE contacts SET name_ciphertext = convert_to('Ada Lovelace', 'UTF8') "
-            "WHERE contact_id = %s",
-            (contact,),
+            f"UPDATE contacts SET {column} = convert_to(%s, 'UTF8') WHERE contact_id = %s",
+            (plaintext, contact),
         )
     result = pii_ciphertext(context)
     assert result.verdict is Verdict.FAIL and "na: unsealed contact fields" in result.summary
