@@ -31,6 +31,18 @@ class Org:
     created: bool
 
 
+def organization_id(conn: psycopg.Connection, org: str) -> uuid.UUID:
+    """The id of the organization named by ``org``: its id or its slug."""
+    try:
+        row = conn.execute("SELECT org_id FROM orgs WHERE org_id = %s", (uuid.UUID(org),))
+    except ValueError:
+        row = conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (org,))
+    found = row.fetchone()
+    if found is None:
+        raise BootstrapError(f"no organization {org!r}")
+    return uuid.UUID(str(found[0]))
+
+
 def find_or_create_org(
     conn: psycopg.Connection, slug: str, home_region: str | None, regions: tuple[str, ...]
 ) -> Org:

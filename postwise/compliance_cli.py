@@ -19,13 +19,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from .bootstrap import BootstrapError
+from .bootstrap import BootstrapError, organization_id
 from .console import echo
 from .settings import Settings
 
@@ -57,17 +54,6 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _org_id(conn: psycopg.Connection, org: str) -> uuid.UUID:
-    try:
-        row = conn.execute("SELECT org_id FROM orgs WHERE org_id = %s", (uuid.UUID(org),))
-    except ValueError:
-        row = conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (org,))
-    found = row.fetchone()
-    if found is None:
-        raise BootstrapError(f"no organization {org!r}")
-    return uuid.UUID(str(found[0]))
-
-
 def _erase(args: argparse.Namespace, settings: Settings) -> int:
     import redis
 
@@ -81,7 +67,7 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with open_cells(settings, urls.database_url) as cells:
             with cells.connection("control") as conn:
-                org_id = _org_id(conn, args.org)
+                org_id = organization_id(conn, args.org)
             result = erase_subject(
                 cells,
                 get_cipher(settings),
@@ -107,7 +93,7 @@ def _evidence(args: argparse.Namespace, settings: Settings) -> int:
     database_url, _ = resolve_database_url(settings)
     with open_cells(settings, database_url) as cells:
         with cells.connection("control") as conn:
-            org_id = _org_id(conn, args.org)
+            org_id = organization_id(conn, args.org)
         pack = build_evidence_pack(cells, cipher, org_id, args.subject, requested_by=_actor())
     default = f"evidence-{subject_hash(cipher.blind_index(args.subject)).hex()[:16]}.zip"
     out = Path(args.out or default)

@@ -58,9 +58,12 @@ def build_all_regions(
     variables: dict[str, str] | None = None,
     *,
     timeout: float = 1800.0,
+    full_refresh: bool = False,
 ) -> None:
     """``dbt build`` of every model in every region cell, the cells in parallel (they are
-    separate databases). dbt's target and log folders go under ``workdir/<region>``."""
+    separate databases). dbt's target and log folders go under ``workdir/<region>``.
+    ``full_refresh`` rebuilds incremental marts from scratch: without it they only rebuild
+    from their newest loaded day, and history older than that is not (re)loaded."""
     env = {
         **os.environ,
         **dbt_environment(settings, server_url),
@@ -75,6 +78,7 @@ def build_all_regions(
         command += ["--profiles-dir", str(project_dir), "--target", region]
         command += ["--target-path", str(out / "target"), "--log-path", str(out / "logs")]
         command += ["--vars", json.dumps(variables or {})]
+        command += ["--full-refresh"] if full_refresh else []
         procs[region] = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from .bootstrap import BootstrapError, organization_id
 from .console import echo, fail, table
 from .settings import Settings
 
@@ -82,7 +83,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
                     route=args.route, sending_domain=domain,
                 )  # fmt: skip
                 made = set_switch(conn, request, actor=_actor(), topology=topology_of(settings))
-            except (SwitchError, LookupError) as exc:
+            except (SwitchError, BootstrapError) as exc:
                 fail(str(exc))
                 return EXIT_FAILURE
         told = _announce(client, settings)
@@ -119,8 +120,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _services(settings, with_redis=False) as (cells, _):
         with cells.connection("control") as conn:
             try:
-                org_id = _org_id(conn, args.org) if args.org else None
-            except LookupError as exc:
+                org_id = organization_id(conn, args.org) if args.org else None
+            except BootstrapError as exc:
                 fail(str(exc))
                 return EXIT_FAILURE
             if org_id is not None:
@@ -146,27 +147,16 @@ def _scope(
     conn: psycopg.Connection, org: str | None, sender: str | None
 ) -> tuple[uuid.UUID | None, str | None]:
     """The organization and sending domain named by ``--org`` and ``--sender``."""
-    org_id = _org_id(conn, org) if org else None
+    org_id = organization_id(conn, org) if org else None
     if sender is None:
         return org_id, None
     owner, _, domain = sender.partition("/")
     if not owner or not domain:
-        raise LookupError(f"--sender is ORG/DOMAIN, not {sender!r}")
-    sender_org = _org_id(conn, owner)
+        raise BootstrapError(f"--sender is ORG/DOMAIN, not {sender!r}")
+    sender_org = organization_id(conn, owner)
     if org_id is not None and org_id != sender_org:
-        raise LookupError("--org and --sender name different organizations")
+        raise BootstrapError("--org and --sender name different organizations")
     return sender_org, domain
-
-
-def _org_id(conn: psycopg.Connection, org: str) -> uuid.UUID:
-    try:
-        row = conn.execute("SELECT org_id FROM orgs WHERE org_id = %s", (uuid.UUID(org),))
-    except ValueError:
-        row = conn.execute("SELECT org_id FROM orgs WHERE slug = %s", (org,))
-    found = row.fetchone()
-    if found is None:
-        raise LookupError(f"no organization {org!r}")
-    return uuid.UUID(str(found[0]))
 
 
 def _announce(client: Any, settings: Settings) -> str:

@@ -127,8 +127,11 @@ class MartsHistory:
 def dbt_build_all_regions(
     settings: Settings, server_url: str, workdir: Path, variables: dict[str, str]
 ) -> None:
-    """``dbt build`` in every region cell of this run."""
-    build_all_regions(settings, server_url, DBT_PROJECT, workdir, variables, timeout=600)
+    """``dbt build --full-refresh`` in every region cell of this run: marts other tests built
+    on newer days would otherwise make the incremental marts skip the history's days."""
+    build_all_regions(
+        settings, server_url, DBT_PROJECT, workdir, variables, timeout=600, full_refresh=True
+    )
 
 
 @pytest.fixture(scope="session")

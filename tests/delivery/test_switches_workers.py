@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from worker_kit import WORKER_REGION, CampaignMaker, Person, routes_to
+from worker_kit import WORKER_REGION, CampaignMaker, Person, routes_to, wait_for
 
 from delivery.switches import SwitchRequest, announce, clear, set_switch, topology_of
 from postwise.settings import Settings
@@ -58,14 +58,6 @@ def _start(env: dict, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
              "--concurrency", "2", "--batch-size", "10"],
             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _stop_latency(count: Callable[[], int], set_at: float, timeout: float = 20.0) -> float:
@@ -155,7 +147,7 @@ def test_pauses_stop_two_workers_within_seconds_and_resuming_loses_nothing(
             ("sender", {"org_id": org, "sending_domain": SENDING_DOMAIN}),
         ]:
             before = sent()
-            _wait_for(lambda b=before: sent() >= b + 20, 60, f"sends before the {name} pause")  # type: ignore[misc]
+            wait_for(lambda b=before: sent() >= b + 20, 60, f"sends before the {name} pause")  # type: ignore[misc]
             set_at = time.monotonic()
             switch_id = operator.set("pause", **scope)
             latencies[name] = _stop_latency(sent, set_at)
@@ -164,13 +156,13 @@ def test_pauses_stop_two_workers_within_seconds_and_resuming_loses_nothing(
 
         # Drain: the primary route takes no new message, the next route takes the rest.
         before = sent()
-        _wait_for(lambda: sent() >= before + 20, 60, "sends before the drain")
+        wait_for(lambda: sent() >= before + 20, 60, "sends before the drain")
         set_at = time.monotonic()
         operator.set("drain", route="alpha")
         latencies["drain"] = _stop_latency(lambda: len(alpha.counters.delivered), set_at)
         on_beta = len(beta.counters.delivered)
-        _wait_for(lambda: sent() >= len(ids), 120, "the rest of the campaign")
-        _wait_for(
+        wait_for(lambda: sent() >= len(ids), 120, "the rest of the campaign")
+        wait_for(
             lambda: {s[0] for s in make_campaign.statuses().values()} == {"delivered"},
             30, "every outcome recorded",
         )  # fmt: skip

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from worker_kit import WORKER_REGION, CampaignMaker, Person
+from worker_kit import WORKER_REGION, CampaignMaker, Person, wait_for
 
 from postwise.settings import Settings
 from simulator.esp import SimulatedEsp
@@ -60,14 +60,6 @@ def _start(env: dict, tmp_path: Path, name: str, *args: str) -> subprocess.Popen
         )  # fmt: skip
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def _in_flight(cells: Cells, owner_prefix: str) -> int:
     with cells.connection(WORKER_REGION) as conn:
         row = conn.execute(
@@ -91,7 +83,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_at_most_its_in_flight_mess
     env = _environment(worker_settings, database_server_url, redis_url, esp.port)
 
     first = _start(env, tmp_path, "first")
-    _wait_for(lambda: len(esp.counters.delivered) >= 60, 60, "the first deliveries")
+    wait_for(lambda: len(esp.counters.delivered) >= 60, 60, "the first deliveries")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(10)
     at_kill = len(esp.counters.delivered)
@@ -134,7 +126,7 @@ def test_sigterm_finishes_in_flight_sends_and_releases_the_other_leases(
 
     worker = _start(env, tmp_path, "worker")
     owner = f"{os.uname().nodename}:{worker.pid}:"
-    _wait_for(lambda: len(esp.counters.delivered) >= 10, 60, "the first deliveries")
+    wait_for(lambda: len(esp.counters.delivered) >= 10, 60, "the first deliveries")
     held = _in_flight(worker_cells, owner)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0, (tmp_path / "worker.log").read_text()
