@@ -149,10 +149,10 @@ def _hits(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _org(cells: Cells, org: str) -> uuid.UUID:
-    from .compliance_cli import _org_id
+    from .bootstrap import organization_id
 
     with cells.connection("control") as conn:
-        return _org_id(conn, org)
+        return organization_id(conn, org)
 
 
 def _quarantined(args: argparse.Namespace, settings: Settings) -> int:

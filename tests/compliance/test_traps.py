@@ -22,8 +22,22 @@ from compliance.traps.store import match, sync
 from postwise.cli import main
 from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
+from warehouse.migrate import temporary_cells
 
 REGION = "eu"
+
+
+@pytest.fixture(scope="module")
+def trap_settings(settings: Settings) -> Settings:
+    """Settings of cells private to this module: behavioural detection sweeps a whole cell,
+    and the sending histories seeded here must not reach the other tests' marts."""
+    return settings.model_copy(update={"database_prefix": f"{settings.database_prefix}_trap"})
+
+
+@pytest.fixture(scope="module")
+def cells(trap_settings: Settings, database_server_url: str) -> Iterator[Cells]:
+    with temporary_cells(trap_settings, database_server_url) as own:
+        yield own
 
 
 @pytest.fixture(name="cipher")
@@ -198,10 +212,10 @@ def test_contacts_mailed_long_without_engagement_or_bounce_become_behavioural_tr
 
 
 @pytest.fixture
-def cli_env(settings: Settings, cells: Cells, tmp_path: Path) -> Iterator[None]:
+def cli_env(trap_settings: Settings, cells: Cells, tmp_path: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings_environment(
-            settings, POSTWISE_HOME=str(tmp_path / "home")
+            trap_settings, POSTWISE_HOME=str(tmp_path / "home")
         ).items():
             patch.setenv(name, value)
         get_settings.cache_clear()
@@ -230,13 +244,13 @@ def test_the_sync_command_prints_the_counts_and_refuses_bad_input(
 
 
 def test_the_daily_asset_records_a_region_s_suspects(
-    cells: Cells, cipher: PiiCipher, settings: Settings, tmp_path: Path
+    cells: Cells, cipher: PiiCipher, trap_settings: Settings, tmp_path: Path
 ) -> None:
     org_id = uuid.uuid4()
     suspect = _history(cells, cipher, org_id, 15, 90, [])
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings_environment(
-            settings, POSTWISE_HOME=str(tmp_path / "home"), MLFLOW_TRACKING_URI="file:///tmp/x"
+            trap_settings, POSTWISE_HOME=str(tmp_path / "home"), MLFLOW_TRACKING_URI="file:///tmp/x"
         ).items():
             patch.setenv(name, value)
         get_settings.cache_clear()
@@ -249,7 +263,7 @@ def test_the_daily_asset_records_a_region_s_suspects(
             defs = dg.Definitions(
                 assets=[behavioural_trap_suspects],
                 jobs=[behavioural_traps_job],
-                resources={"warehouse": WarehouseResource(database_url=settings.database_url)},
+                resources={"warehouse": WarehouseResource(database_url=trap_settings.database_url)},
             )
             with dg.DagsterInstance.ephemeral() as instance:
                 result = defs.resolve_job_def("behavioural_traps").execute_in_process(

@@ -138,7 +138,10 @@ def test_events_hold_no_plaintext_address_and_no_ground_truth(
                     "SELECT details->>'reply' FROM email_events WHERE details ? 'reply'"
                 )
             ]
-            flagged = conn.execute("SELECT count(*) FROM email_events WHERE is_bot").fetchone()
+            flagged = conn.execute(
+                "SELECT count(*) FROM email_events WHERE is_bot AND org_id = %s",
+                (history.org_id,),
+            ).fetchone()
         assert replies
         assert not any(a in reply for reply in replies for a in addresses)
         assert flagged == (0,)
