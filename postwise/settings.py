@@ -101,6 +101,11 @@ class Settings(BaseSettings):
 
     mlflow_tracking_uri: str | None = None
     dagster_home: Path | None = None
+    # Dashboards: users log in through the API (its lockout, risk checks and second
+    # factors apply); the MLflow and Dagster UIs they link to.
+    dashboard_api_url: str = "http://127.0.0.1:8000"
+    dashboard_session_check_seconds: float = Field(60.0, gt=0)  # re-ask the API who it is
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
 
     # Delivery: routes and the routing matrix (roles name routes of ROUTES).
     routes: dict[str, RouteSettings] = Field(default_factory=dict)

@@ -81,17 +81,22 @@ class Cells:
     control_url: str
     region_urls: dict[str, str]
     pool_max_size: int = 4
+    # Connections refuse writes (dashboards): every transaction is READ ONLY.
+    read_only: bool = False
     _pools: dict[str, ConnectionPool] = field(default_factory=dict, repr=False)
     _read_pools: dict[str, AsyncConnectionPool] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, server_url: str) -> Cells:
+    def from_settings(
+        cls, settings: Settings, server_url: str, *, read_only: bool = False
+    ) -> Cells:
         """Cells as configured: explicit per-cell URLs, else databases on ``server_url``."""
         return cls(
             control_url=settings.cell_url(CONTROL, server_url),
             region_urls={
                 region: settings.cell_url(region, server_url) for region in settings.regions
             },
+            read_only=read_only,
         )
 
     @property
@@ -125,11 +130,17 @@ class Cells:
                 min_size=0,
                 max_size=self.pool_max_size,
                 open=False,
-                kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+                kwargs=self._connection_options(),
             )
             pool.open(wait=False)
             self._pools[cell] = pool
         return self._pools[cell]
+
+    def _connection_options(self) -> dict[str, object]:
+        options: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if self.read_only:
+            options["options"] = "-c default_transaction_read_only=on"
+        return options
 
     @contextmanager
     def connection(self, cell: str) -> Iterator[psycopg.Connection]:
@@ -149,7 +160,7 @@ class Cells:
                 min_size=0,
                 max_size=self.pool_max_size,
                 open=False,
-                kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+                kwargs={**self._connection_options(), "autocommit": True},
             )
             await pool.open(wait=False)
             kept = self._read_pools.setdefault(cell, pool)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,7 +11,9 @@ from psycopg import sql
 
 
 def read_frame(
-    conn: psycopg.Connection, query: str | sql.Composed, params: Sequence[Any] | None = None
+    conn: psycopg.Connection,
+    query: str | sql.Composed,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The rows of ``query`` as a DataFrame with the query's column names."""
     with conn.cursor() as cur:

@@ -1,13 +1,5 @@
-"""Live per-minute counters of sends, opens and clicks in Redis, for the dashboards.
-
-Keys (strings holding an integer count, kept for ``LIVE_TTL_SECONDS``):
-
-- ``<prefix>:live:<kind>:<org id>:<minute>``: one organization's count
-- ``<prefix>:live:<kind>:all:<minute>``: everyone's count
-
-``<kind>`` is ``sent`` (messages accepted by the API), ``opened`` or ``clicked`` (human
-tracking hits, bots left out); ``<minute>`` is the Unix time divided by 60 (UTC minute
-start). ``<prefix>`` is DATABASE_PREFIX. A dashboard reads the last hour with one MGET.
+"""Live per-minute counters of sends, opens and clicks in Redis, for the dashboards: the
+writing side (the key scheme and the reader are ``warehouse.live``).
 
 Counting never fails the request that counts: when Redis cannot answer the increment is
 dropped with a warning.
@@ -18,20 +10,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Literal
 
 import redis
 
+from warehouse.live import LIVE_KINDS, LIVE_TTL_SECONDS, LiveKind, live_key, read_live
+
+__all__ = ["LIVE_KINDS", "LiveCounters", "LiveKind", "live_key", "record_live"]
+
 log = logging.getLogger(__name__)
-
-LiveKind = Literal["sent", "opened", "clicked"]
-LIVE_KINDS: tuple[LiveKind, ...] = ("sent", "opened", "clicked")
-LIVE_TTL_SECONDS = 2 * 24 * 3600  # two days of minutes
-
-
-def live_key(prefix: str, kind: str, org_id: uuid.UUID | str | None, minute: int) -> str:
-    """The counter key of ``kind`` for ``org_id`` (None: everyone) in ``minute``."""
-    return f"{prefix}:live:{kind}:{org_id if org_id is not None else 'all'}:{minute}"
 
 
 def record_live(
@@ -79,7 +65,4 @@ class LiveCounters:
         first."""
         if self._redis is None:
             return []
-        last = int((time.time() if now is None else now) // 60)
-        span = range(last - minutes + 1, last + 1)
-        values = self._redis.mget([live_key(self._prefix, kind, org_id, m) for m in span])
-        return [(m * 60, int(v or 0)) for m, v in zip(span, values, strict=True)]
+        return read_live(self._redis, self._prefix, kind, org_id, minutes, now=now)

@@ -1,0 +1,5 @@
+"""anomalies."""
+
+import streamlit as st
+
+st.title("Anomalies")

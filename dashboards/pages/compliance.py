@@ -1,0 +1,5 @@
+"""compliance."""
+
+import streamlit as st
+
+st.title("Compliance")

@@ -1,0 +1,5 @@
+"""deliverability."""
+
+import streamlit as st
+
+st.title("Deliverability")

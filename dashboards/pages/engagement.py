@@ -1,0 +1,5 @@
+"""engagement."""
+
+import streamlit as st
+
+st.title("Engagement")

@@ -1,0 +1,5 @@
+"""models."""
+
+import streamlit as st
+
+st.title("Models")

@@ -1,0 +1,32 @@
+"""Fixtures of the dashboard tests: the settings the app reads (the run's cells, the
+seeded marts history), through the environment as a deployed app would get them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from settings_env import settings_environment
+
+from dashboards.cache import current_sources
+from postwise.settings import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def dashboard_environment(settings: Settings) -> Iterator[dict[str, str]]:
+    """The app's environment: this run's servers, cells and secrets."""
+    environment = settings_environment(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        yield environment
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_settings(dashboard_environment: dict[str, str]) -> Settings:
+    """The settings the app sees; its sources open from them."""
+    get_settings.cache_clear()
+    current_sources()
+    return get_settings()
