@@ -6,7 +6,7 @@ import dagster as dg
 
 from delivery.fallback import purge_expired
 
-from .partitions import region_partitions
+from .partitions import region_partitions, run_per_region
 from .resources import WarehouseResource
 
 
@@ -36,7 +36,4 @@ fallback_purge_job = dg.define_asset_job(
 def hourly_fallback_purge(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Every hour at :40, in every region cell (one run per region and hour)."""
     hour = context.scheduled_execution_time.strftime("%Y-%m-%dT%H")
-    return [
-        dg.RunRequest(run_key=f"{hour}-{region}", partition_key=region)
-        for region in region_partitions.get_partition_keys()
-    ]
+    return run_per_region(hour)

@@ -14,3 +14,12 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, end_offset
 region_day_partitions = dg.MultiPartitionsDefinition(
     {"region": region_partitions, "day": daily_partitions}
 )
+
+
+def run_per_region(tick: str) -> list[dg.RunRequest]:
+    """One run request per region cell for a schedule's ``tick`` (its day or hour), keyed
+    ``<tick>-<region>`` so a tick evaluated twice starts each run once."""
+    return [
+        dg.RunRequest(run_key=f"{tick}-{region}", partition_key=region)
+        for region in region_partitions.get_partition_keys()
+    ]

@@ -9,7 +9,7 @@ import dagster as dg
 from compliance.retention import RETENTION_JOB, anonymize_expired_contacts
 from warehouse.job_runs import record_job_run
 
-from .partitions import region_partitions
+from .partitions import region_partitions, run_per_region
 from .resources import WarehouseResource
 
 BATCH = 1000  # contacts per transaction batch; a run repeats until none is left
@@ -49,7 +49,4 @@ retention_job = dg.define_asset_job(
 def daily_contact_retention(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Every day at 02:30 UTC, in every region cell (one run per region and day)."""
     day = context.scheduled_execution_time.date().isoformat()
-    return [
-        dg.RunRequest(run_key=f"{day}-{region}", partition_key=region)
-        for region in region_partitions.get_partition_keys()
-    ]
+    return run_per_region(day)

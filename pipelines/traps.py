@@ -10,7 +10,7 @@ import dagster as dg
 from compliance.traps.behavioural import detect_suspects
 from postwise.settings import get_settings
 
-from .partitions import region_partitions
+from .partitions import region_partitions, run_per_region
 from .resources import WarehouseResource
 
 
@@ -48,7 +48,4 @@ behavioural_traps_job = dg.define_asset_job(
 def daily_behavioural_traps(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Every day at 03:15 UTC, in every region cell (one run per region and day)."""
     day = context.scheduled_execution_time.date().isoformat()
-    return [
-        dg.RunRequest(run_key=f"{day}-{region}", partition_key=region)
-        for region in region_partitions.get_partition_keys()
-    ]
+    return run_per_region(day)

@@ -9,15 +9,15 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-import dagster as dg
 import pytest
 from consent_kit import Contacts
+from schedule_kit import run_schedule
 
 from compliance.audit import entries
 from compliance.consent import Evidence, OptInTokens, Subject, start_opt_in
 from compliance.retention import RETENTION_JOB, anonymize_expired_contacts
 from compliance.subjects import subject_ref
-from postwise.settings import Settings, get_settings
+from postwise.settings import Settings
 from warehouse.db import Cells
 from warehouse.job_runs import last_job_run
 from warehouse.migrate import temporary_cells
@@ -115,44 +115,19 @@ def test_the_daily_schedule_runs_the_job_in_every_region_and_anonymizes(
 ) -> None:
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     expired = {region: contacts.add(region, retention_until=yesterday) for region in cells.regions}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DATABASE_URL", database_server_url)
-        patch.setenv("DATABASE_PREFIX", retention_settings.database_prefix)
-        patch.setenv("MLFLOW_TRACKING_URI", "file:///tmp/unused-mlflow")
-        get_settings.cache_clear()
-        from pipelines.resources import WarehouseResource
-        from pipelines.retention import (
-            daily_contact_retention,
-            expired_contacts_anonymized,
-            retention_job,
-        )
-
-        try:
-            defs = dg.Definitions(
-                assets=[expired_contacts_anonymized],
-                jobs=[retention_job],
-                schedules=[daily_contact_retention],
-                resources={"warehouse": WarehouseResource(database_url=database_server_url)},
-            )
-            schedule = defs.resolve_schedule_def("daily_contact_retention")
-            assert schedule.cron_schedule == "30 2 * * *"
-            context = dg.build_schedule_context(scheduled_execution_time=datetime.now(UTC))
-            requests = daily_contact_retention(context)
-            assert isinstance(requests, list)
-            assert sorted(r.partition_key for r in requests) == sorted(cells.regions)
-            job = defs.resolve_job_def("contact_retention")
-            with dg.DagsterInstance.ephemeral() as instance:
-                for request in requests:
-                    result = job.execute_in_process(
-                        instance=instance, partition_key=request.partition_key
-                    )
-                    assert result.success
-                    [materialized] = result.asset_materializations_for_node(
-                        "compliance__expired_contacts_anonymized"
-                    )
-                    assert materialized.metadata["anonymized"].value >= 1
-        finally:
-            get_settings.cache_clear()
+    runs = run_schedule(
+        database_server_url=database_server_url,
+        database_prefix=retention_settings.database_prefix,
+        module="retention",
+        asset="expired_contacts_anonymized",
+        job="retention_job",
+        schedule="daily_contact_retention",
+        when=datetime.now(UTC),
+        metadata="anonymized",
+    )
+    assert runs.cron_schedule == "30 2 * * *"
+    assert sorted(runs.metadata) == sorted(cells.regions)
+    assert all(anonymized >= 1 for anonymized in runs.metadata.values())
     for region, contact_id in expired.items():
         with cells.connection(region) as conn:
             assert last_job_run(conn, RETENTION_JOB) is not None  # what the controls check

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import dagster as dg
-import pytest
+from schedule_kit import run_schedule
 from worker_kit import WORKER_REGION, CampaignMaker, Person
 
 from compliance.crypto import PiiCipher
 from delivery.fallback import store_document
-from postwise.settings import Settings, get_settings
+from postwise.settings import Settings
 from warehouse.db import Cells
 
 
@@ -29,43 +28,18 @@ def test_the_hourly_schedule_purges_expired_documents_in_every_region(
     with worker_cells.connection(WORKER_REGION) as conn:
         store_document(conn, cipher, expired, b"%PDF-1.7 old", now - timedelta(minutes=1))
         store_document(conn, cipher, valid, b"%PDF-1.7 new", now + timedelta(days=1))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DATABASE_URL", database_server_url)
-        patch.setenv("DATABASE_PREFIX", worker_settings.database_prefix)
-        patch.setenv("MLFLOW_TRACKING_URI", "file:///tmp/unused-mlflow")
-        get_settings.cache_clear()
-        from pipelines.fallback import (
-            fallback_documents_purged,
-            fallback_purge_job,
-            hourly_fallback_purge,
-        )
-        from pipelines.resources import WarehouseResource
-
-        try:
-            defs = dg.Definitions(
-                assets=[fallback_documents_purged],
-                jobs=[fallback_purge_job],
-                schedules=[hourly_fallback_purge],
-                resources={"warehouse": WarehouseResource(database_url=database_server_url)},
-            )
-            context = dg.build_schedule_context(scheduled_execution_time=now)
-            requests = hourly_fallback_purge(context)
-            assert isinstance(requests, list)
-            assert sorted(r.partition_key for r in requests) == sorted(worker_cells.regions)
-            job = defs.resolve_job_def("fallback_documents_purge")
-            purged = {}
-            with dg.DagsterInstance.ephemeral() as instance:
-                for request in requests:
-                    result = job.execute_in_process(
-                        instance=instance, partition_key=request.partition_key
-                    )
-                    assert result.success
-                    [materialized] = result.asset_materializations_for_node(
-                        "delivery__fallback_documents_purged"
-                    )
-                    purged[request.partition_key] = materialized.metadata["purged"].value
-        finally:
-            get_settings.cache_clear()
+    runs = run_schedule(
+        database_server_url=database_server_url,
+        database_prefix=worker_settings.database_prefix,
+        module="fallback",
+        asset="fallback_documents_purged",
+        job="fallback_purge_job",
+        schedule="hourly_fallback_purge",
+        when=now,
+        metadata="purged",
+    )
+    assert sorted(runs.metadata) == sorted(worker_cells.regions)
+    purged = runs.metadata
     assert purged[WORKER_REGION] >= 1
     with worker_cells.connection(WORKER_REGION) as conn:
         left = conn.execute(
