@@ -4,10 +4,9 @@ here, before the page runs, so every page shares them."""
 
 import streamlit as st
 
-from dashboards.cache import current_sources, load
+from dashboards.cache import current_sources
 from dashboards.filters import sidebar_filters
 from dashboards.gate import current_viewer, login_page, logout
-from dashboards.queries import catalog
 from dashboards.sources import DashboardError
 
 PAGES = [
@@ -33,7 +32,6 @@ if viewer is None:
     st.stop()
 
 page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
-st.sidebar.markdown(f"**{load(catalog.organization_name, viewer.org_id)}**")
 st.sidebar.caption(f"{viewer.email} · {viewer.role} · read-only")
 if st.sidebar.button("Log out", key="logout"):
     logout()

@@ -19,6 +19,14 @@ SCOPE = "scope"
 
 def sidebar_filters(org_id: uuid.UUID, regions: tuple[str, ...]) -> Scope:
     """Draw the filters and return the scope they select (also kept in session state)."""
+    st.sidebar.selectbox(
+        "Organization",
+        [org_id],
+        format_func=lambda org: load(catalog.organization_name, org),
+        disabled=True,
+        key="filter_org",
+        help="Your login's organization: nobody sees another organization's data here.",
+    )
     campaigns = load(catalog.campaigns, org_id)
     names = {None: "All campaigns"} | {
         row.campaign_id: f"{row.name} ({row.campaign_type})" for row in campaigns.itertuples()
