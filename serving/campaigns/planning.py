@@ -3,7 +3,9 @@
 Holdout: a contact is held out when a hash of campaign and contact falls under the
 campaign's ``holdout_share``; the hash is deterministic, so sending a campaign again keeps
 the same contacts out, and independent of the contact's other attributes, so the holdout
-group is a fair random sample of the eligible audience.
+group is a fair random sample of the eligible audience. What the group gets depends on the
+send strategy (:func:`holdout_arm`): with send-time optimization it is sent at once, the
+control arm the optimization is measured against; otherwise it gets nothing.
 
 Send time: with optimization on, a recipient's message is scheduled at the next
 occurrence, within 24 hours, of the time of day of their best slot from
@@ -30,6 +32,16 @@ def holdout_bucket(campaign_id: uuid.UUID, contact_id: uuid.UUID) -> float:
 def is_held_out(campaign_id: uuid.UUID, contact_id: uuid.UUID, share: float) -> bool:
     """True when the contact belongs to the campaign's holdout group of ``share``."""
     return share > 0 and holdout_bucket(campaign_id, contact_id) < share
+
+
+NOT_SENT = "not_sent"  # the holdout gets nothing: measures the campaign
+SENT_UNOPTIMIZED = "sent_unoptimized"  # sent at once: measures send-time optimization
+
+
+def holdout_arm(send_strategy: str) -> str:
+    """What a campaign of ``send_strategy`` does with its holdout group (the ``arm`` of
+    ``campaign_holdouts``)."""
+    return SENT_UNOPTIMIZED if send_strategy == "optimal" else NOT_SENT
 
 
 @dataclass(frozen=True)

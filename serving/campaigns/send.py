@@ -1,7 +1,14 @@
 """Sending a campaign: select the segment in every region cell, apply residency (the
-campaign's blocked regions), contact status, suppression and consent, keep the holdout
-group out (recorded in ``campaign_holdouts``), and queue one message per remaining contact
-with the idempotency key ``campaign:<campaign>:<contact>``, so sending again adds nothing.
+campaign's blocked regions), contact status, suppression and consent, set the holdout
+group apart (recorded in ``campaign_holdouts`` with its arm), and queue one message per
+remaining contact with the idempotency key ``campaign:<campaign>:<contact>``, so sending
+again adds nothing.
+
+The holdout of a campaign whose send strategy is ``optimal`` is its control arm for
+send-time optimization: its contacts are sent at once (arm ``sent_unoptimized``) instead of
+at their best time, so the open rates of both arms measure the optimization and not the
+campaign. Every other strategy's holdout receives nothing (arm ``not_sent``): it measures
+the campaign itself.
 
 Consent and suppression follow the delivery worker's rules (``delivery.worker.store``):
 marketing and triggered mail needs granted ``marketing`` consent and no suppression;
@@ -27,7 +34,7 @@ from delivery.queue import NewMessage, enqueue_many
 from delivery.worker.store import CONSENT_PURPOSE, TRANSACTIONAL_SUPPRESSIONS
 from warehouse.db import Cells
 
-from .planning import SendTime, is_held_out, next_optimal_time
+from .planning import NOT_SENT, SendTime, holdout_arm, is_held_out, next_optimal_time
 from .segments import compile_segment
 from .store import Campaign
 
@@ -41,7 +48,7 @@ class SendReport:
 
     queued: int = 0
     already_queued: int = 0
-    held_out: int = 0
+    held_out: int = 0  # the holdout group, sent unoptimized or not at all
     skipped: Counter[str] = field(default_factory=Counter)
     optimal_times: int = 0
     fallback_times: int = 0
@@ -121,7 +128,8 @@ def _send_region(
         conn, campaign.org_id, {bytes(row[6]): row[7] for row in rows if row[1] != "erased"}
     )
     trapped: dict[bytes, TrapMatch] = {}
-    held: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float]] = []
+    held: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float, str]] = []
+    arm = holdout_arm(campaign.send_strategy)
     batch: list[NewMessage] = []
     for contact_id, status, suppressed, consent, best_slot, model_fallback, index, _ in rows:
         reason = _skip_reason(transactional, status, suppressed, consent)
@@ -132,9 +140,14 @@ def _send_region(
             report.skipped[reason] += 1
             continue
         if is_held_out(campaign.campaign_id, contact_id, campaign.holdout_share):
-            held.append((campaign.campaign_id, contact_id, campaign.org_id, campaign.holdout_share))
-            continue
-        when = _send_time(campaign, best_slot, model_fallback, now, report)
+            held.append(
+                (campaign.campaign_id, contact_id, campaign.org_id, campaign.holdout_share, arm)
+            )
+            if arm == NOT_SENT:
+                continue
+            when = SendTime(None, fallback=False)  # the control arm: the unoptimized time
+        else:
+            when = _send_time(campaign, best_slot, model_fallback, now, report)
         batch.append(
             NewMessage(
                 org_id=campaign.org_id,
@@ -159,8 +172,9 @@ def _send_region(
     if held:
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO campaign_holdouts (campaign_id, contact_id, org_id, holdout_share) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                "INSERT INTO campaign_holdouts "
+                "(campaign_id, contact_id, org_id, holdout_share, arm) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 held,
             )
     report.held_out += len(held)

@@ -1,6 +1,7 @@
 """Campaigns against a live API whose prechecks ask a DNS server on loopback: CRUD,
 validation, isolation, and sends that apply segment, residency, status, suppression,
-consent and holdout, choose send times, and add nothing when repeated."""
+consent and holdout (kept out, or sent at once as send-time optimization's control arm),
+choose send times, and add nothing when repeated."""
 
 from __future__ import annotations
 
@@ -128,12 +129,48 @@ def test_the_holdout_is_kept_out_and_recorded(
     assert report["held_out"] == len(expected) and report["queued"] == 40 - len(expected)
     with serving_cells.connection("eu") as conn:
         recorded = conn.execute(
-            "SELECT contact_id FROM campaign_holdouts WHERE campaign_id = %s", (campaign_id,)
+            "SELECT contact_id, arm FROM campaign_holdouts WHERE campaign_id = %s",
+            (campaign_id,),
         ).fetchall()
     assert {r[0] for r in recorded} == expected
+    assert {r[1] for r in recorded} == {"not_sent"}
     assert not expected & {r[0] for r in queued(serving_cells, "eu", str(campaign_id))}
     again = client.post(f"/v1/campaigns/{campaign_id}/send").json()
     assert (again["queued"], again["held_out"]) == (0, len(expected))
+
+
+def test_an_optimal_campaign_s_holdout_is_sent_at_once_as_the_control_arm(
+    org: tuple[Tenant, PostwiseClient], serving_cells: Cells
+) -> None:
+    tenant, client = org
+    slot = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0) - timedelta(days=2)
+    contacts = [add_contact(serving_cells, tenant.org_id, "eu", best_slot=slot) for _ in range(30)]
+    campaign = make_campaign(client, send_strategy="optimal", holdout_share=0.5)
+    campaign_id = uuid.UUID(campaign["campaign_id"])
+
+    before = datetime.now(UTC)
+    report = client.post(f"/v1/campaigns/{campaign_id}/send").json()
+
+    expected = {c for c in contacts if is_held_out(campaign_id, c, 0.5)}
+    assert 0 < len(expected) < 30
+    assert report["held_out"] == len(expected) and report["queued"] == 30
+    assert report["send_time"] == {"optimal": 30 - len(expected), "fallback": 0}
+    with serving_cells.connection("eu") as conn:
+        recorded = conn.execute(
+            "SELECT contact_id, arm FROM campaign_holdouts WHERE campaign_id = %s",
+            (campaign_id,),
+        ).fetchall()
+    assert {r[0] for r in recorded} == expected
+    assert {r[1] for r in recorded} == {"sent_unoptimized"}
+    times = {r[0]: r[3] for r in queued(serving_cells, "eu", str(campaign_id))}
+    assert times.keys() == set(contacts)
+    for contact, when in times.items():
+        if contact in expected:  # the control arm: now, not the best slot
+            assert before - timedelta(seconds=5) <= when <= datetime.now(UTC) + timedelta(seconds=5)
+        else:
+            assert when == slot + timedelta(days=2)
+    again = client.post(f"/v1/campaigns/{campaign_id}/send").json()
+    assert (again["queued"], again["already_queued"], again["held_out"]) == (0, 30, len(expected))
 
 
 def test_optimal_send_times_come_from_the_scores_with_fallback_reported(

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from serving.campaigns.planning import holdout_bucket, is_held_out, next_optimal_time
+from serving.campaigns.planning import (
+    holdout_arm,
+    holdout_bucket,
+    is_held_out,
+    next_optimal_time,
+)
 from serving.campaigns.segments import SegmentError, compile_segment
 
 
@@ -72,6 +77,12 @@ def test_the_holdout_is_deterministic_and_close_to_its_share() -> None:
     assert held == [c for c in contacts if is_held_out(campaign, c, 0.1)]
     assert not any(is_held_out(campaign, c, 0.0) for c in contacts[:100])
     assert 0 <= holdout_bucket(campaign, contacts[0]) < 1
+
+
+def test_only_an_optimal_campaign_sends_its_holdout_unoptimized() -> None:
+    assert holdout_arm("optimal") == "sent_unoptimized"
+    assert holdout_arm("immediate") == "not_sent"
+    assert holdout_arm("scheduled") == "not_sent"
 
 
 def test_the_optimal_time_is_the_best_slot_s_next_occurrence_within_a_day() -> None:
