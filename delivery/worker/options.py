@@ -30,5 +30,6 @@ class WorkerOptions:
     switch_check_seconds: float = 0.5  # how often the switches' version is checked
     switch_db_poll_seconds: float = 5.0  # without Redis, the switches are reloaded this often
     switch_recheck_seconds: float = 5.0  # a message held by a pause is due again after
+    route_health_seconds: float = 5.0  # breakers are published this often (and on changes)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     worker_id: str = field(default_factory=new_worker_id)

@@ -44,6 +44,7 @@ from warehouse.switches import active_switches
 
 from ..queue import Claimed, claim_due, release, renew
 from .content import Composer
+from .health import BreakerReporter
 from .options import WorkerOptions
 from .sending import Held, MessageSender, SendOptions
 from .store import Database, MessageData, Template, domain_facts, load_batch, load_templates
@@ -110,6 +111,12 @@ class Worker:
             self.breakers, self._executor, self.stats, rng or random.Random(),
         )  # fmt: skip
         self._fallback = fallback
+        # Breaker states for the dashboards (warehouse.route_health), through the Redis
+        # client the throttle already holds.
+        self.health = BreakerReporter(
+            self.id, self.region, self.breakers, throttle.client, throttle.prefix,
+            every=options.route_health_seconds,
+        )  # fmt: skip
         self._templates: dict[tuple[uuid.UUID, int | None], Template] = {}
         self._held: dict[uuid.UUID, Held] = {}
         self._to_release: list[Claimed] = []
@@ -146,6 +153,7 @@ class Worker:
             asyncio.create_task(self._renew_leases()),
             asyncio.create_task(self._report(started)),
             asyncio.create_task(self._watch_switches()),
+            asyncio.create_task(self._publish_health()),
         ]
         log.info(
             "worker %s claims for region %s: batches of %d, %d sends per route, lease %g s",
@@ -169,6 +177,7 @@ class Worker:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.to_thread(self.health.withdraw)
             for pool in self._pools.values():
                 await pool.close()
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -310,6 +319,16 @@ class Worker:
                 await asyncio.to_thread(self.switches.refresh)  # off the busy send threads
             except Exception:
                 log.exception("worker %s could not refresh its switches", self.id)
+
+    async def _publish_health(self) -> None:
+        """Publish the breakers: state changes within a tick, else every few seconds."""
+        tick = min(1.0, self.options.route_health_seconds)
+        while True:
+            try:
+                await asyncio.to_thread(self.health.tick)  # Redis I/O off the event loop
+            except Exception:
+                log.exception("worker %s could not publish route health", self.id)
+            await asyncio.sleep(tick)
 
     async def _renew_leases(self) -> None:
         """Heartbeat: extend the leases of every held message a few times per lease."""
