@@ -63,6 +63,11 @@ else:
     )
     with st.expander("Codes by route"):
         st.dataframe(codes, hide_index=True, width="stretch")
+    st.caption(
+        "Share of your mail's SMTP replies in the chosen class, per route and UTC hour of "
+        "day over the selected days (from your events: the smtp_response_codes mart counts "
+        "every organization's replies)."
+    )
 
 st.subheader("Delivery latency")
 if latencies.empty:

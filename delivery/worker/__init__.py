@@ -5,6 +5,7 @@
 - :mod:`.content`: rendering and assembly of a message;
 - :mod:`.store`: the worker's database access (pools from threads, retried);
 - :mod:`.throttling`: token buckets, sender volume, AIMD and hard stops;
+- :mod:`.health`: the breakers published to Redis for the dashboards;
 - :mod:`.wiring`: settings to a running worker (``run_worker``), the only edge.
 """
 

@@ -16,6 +16,9 @@ pause hands the message back (checked before composing and again right before SM
 pause of the whole region stops claiming, a drain takes routes out of the choice, and a
 forced route is taken when it may carry the recipient's data.
 
+The breakers are published to Redis (:mod:`.health`) on every state change and every few
+seconds, for the dashboards' route health; a stopping worker withdraws its report.
+
 Stopping (:meth:`Worker.stop`, on SIGTERM or SIGINT): no new claims, messages already in
 SMTP finish and are recorded, the rest are handed back to the queue at once.
 """
