@@ -31,6 +31,8 @@ def current_sources() -> Sources:
         settings.mlflow_tracking_uri,
         settings.dashboard_api_url,
         settings.postwise_home,
+        settings.checkpoint_directory,  # the report folders are part of Sources too
+        settings.controls_report_directory,
     )
     if identity not in _opened:
         _opened[identity] = open_sources(settings)

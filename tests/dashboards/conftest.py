@@ -4,6 +4,7 @@ seeded marts history), through the environment as a deployed app would get them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from settings_env import settings_environment
@@ -30,3 +31,20 @@ def app_settings(dashboard_environment: dict[str, str]) -> Settings:
     get_settings.cache_clear()
     current_sources()
     return get_settings()
+
+
+@pytest.fixture
+def audit_record_dirs(
+    app_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path]]:
+    """Empty folders of signed audit checkpoints and of controls reports, of this test
+    only, that the app reads (AUDIT_CHECKPOINT_DIR, CONTROLS_REPORT_DIR)."""
+    checkpoints = tmp_path_factory.mktemp("audit-checkpoints")
+    reports = tmp_path_factory.mktemp("controls-reports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIT_CHECKPOINT_DIR", str(checkpoints))
+        patch.setenv("CONTROLS_REPORT_DIR", str(reports))
+        get_settings.cache_clear()
+        current_sources()
+        yield checkpoints, reports
+    get_settings.cache_clear()
