@@ -1,6 +1,7 @@
 """Deliverability: what providers answered, how long delivery took, why mail bounced, how
 the sending domains stand against the reputation floor, route health and paused senders."""
 
+import redis
 import streamlit as st
 
 from dashboards import charts
@@ -137,7 +138,13 @@ st.caption(
 def route_health() -> None:
     """Breakers as the workers report them now, and the last hour's outcomes per route."""
     st.subheader("Route health")
-    table = q.route_health(current_sources(), scope)
+    sources = current_sources()
+    try:
+        reports = q.breaker_reports(sources)
+    except redis.RedisError:
+        st.warning("Redis cannot be reached: the workers' breaker states are not shown.")
+        reports = []
+    table = q.route_health(sources, scope, reports)
     if table.empty:
         st.info("No worker reports its routes and no mail went out in the last hour.")
         return

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from warehouse.route_health import RouteState, read_reports, worse
+from warehouse.route_health import RouteState, WorkerReport, read_reports, worse
 from warehouse.switches import active_switches, org_switches
 
 from ..scope import CAMPAIGN_FILTER, Scope
@@ -190,17 +191,29 @@ class _Breakers:
         self.changed_at = max(self.changed_at or 0.0, route.changed_at)
 
 
-def route_health(sources: Sources, scope: Scope, now: float | None = None) -> pd.DataFrame:
-    """Per route: the worst breaker state across the workers reporting now (platform-wide),
-    how many report it, their most consecutive failures, the latest state change, and the
+def breaker_reports(sources: Sources, now: float | None = None) -> list[WorkerReport]:
+    """The delivery workers' breaker reports in force now; none without Redis (a Redis
+    error is raised: the page says it cannot read them)."""
+    if sources.redis is None:
+        return []
+    return read_reports(sources.redis, sources.prefix, now=now)
+
+
+def route_health(
+    sources: Sources,
+    scope: Scope,
+    reports: Sequence[WorkerReport],
+    now: float | None = None,
+) -> pd.DataFrame:
+    """Per route: the worst breaker state across ``reports`` (platform-wide), how many
+    workers report it, their most consecutive failures, the latest state change, and the
     organization's events of each outcome in the last hour (scope's regions; its days and
     campaign are not applied)."""
     now = time.time() if now is None else now
     routes: dict[str, _Breakers] = {}
-    if sources.redis is not None:
-        for report in read_reports(sources.redis, sources.prefix, now=now):
-            for seen in report.routes:
-                routes.setdefault(seen.route, _Breakers()).add(seen)
+    for report in reports:
+        for seen in report.routes:
+            routes.setdefault(seen.route, _Breakers()).add(seen)
     until = datetime.fromtimestamp(now, UTC)
     params = {"org_id": scope.org_id, "since": until - timedelta(hours=1), "until": until}
     mix = sources.region_frame(scope.regions, _OUTCOME_MIX, params)
