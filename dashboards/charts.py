@@ -21,12 +21,14 @@ def line(
     y_format: str = ",.0f",
     title: str = "",
     rule_at: float | None = None,
+    x_type: str = "T",
 ) -> alt.LayerChart | alt.Chart:
-    """A line per ``color`` value over ``x`` (a time); ``rule_at`` draws a dashed threshold."""
+    """A line per ``color`` value over ``x`` (a time; ``x_type="Q"`` for a number, such as
+    weeks since an event); ``rule_at`` draws a dashed threshold."""
     encoding: dict[str, object] = {
-        "x": alt.X(f"{x}:T", title=None),
+        "x": alt.X(f"{x}:{x_type}", title=None if x_type == "T" else x),
         "y": alt.Y(f"{y}:Q", title=title or y, axis=alt.Axis(format=y_format)),
-        "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=y_format)],
+        "tooltip": [alt.Tooltip(f"{x}:{x_type}"), alt.Tooltip(f"{y}:Q", format=y_format)],
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)

@@ -44,3 +44,8 @@ def rate_metric(
         delta_color="inverse" if inverse else "normal",
         help=None if before is None else f"previous period: {rate_text(before)}",
     )
+
+
+def points_text(value: float | None, digits: int = 2) -> str:
+    """A difference of two rates, signed, in percentage points."""
+    return "–" if value is None else f"{value * 100:+.{digits}f} pp"
