@@ -8,6 +8,9 @@
     postwise simulate campaign ...        one campaign through the whole path, by route
     postwise demo                         all of the above, then a summary
     postwise up                           start the services and print their URLs
+    postwise dashboards [--host H] [--port P]
+                                          the Streamlit dashboards alone, on the configured
+                                          (or embedded) services
     postwise worker [--region R] [--concurrency N] [--batch-size N]
                                           a delivery worker (several may run at once)
     postwise api [--host H] [--port P] [--workers N]   the HTTP API under uvicorn
@@ -201,7 +204,14 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         migrate_all(cells)
     env = child_environment(settings, urls)
     ensure_dbt_manifest(env)
-    children = ui_children(args.host, args.dagster_port, args.mlflow_port, env)
+    children = ui_children(
+        args.host,
+        args.dagster_port,
+        args.mlflow_port,
+        env,
+        dashboard_port=args.dashboard_port,
+        api_port=args.api_port,
+    )
     children += _delivery_children(args, settings)
     echo(f"postgresql  {urls.database_url}")
     echo(f"redis       {urls.redis_url}")
@@ -209,6 +219,21 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         echo(f"{child.name:<18} {child.url or 'running'}")
     echo(f"logs in {settings.home / 'logs'}; Ctrl-C stops everything")
     return supervise(children, env, settings.home / "logs")
+
+
+def _dashboards(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from .launcher import dashboards_environment, streamlit_command
+    from .runtime import resolve_services
+
+    urls = resolve_services(settings)
+    env = dashboards_environment(settings, urls)
+    echo(f"dashboards  http://{args.host}:{args.port}  (log in through {env['DASHBOARD_API_URL']})")
+    echo("Ctrl-C stops")
+    command = streamlit_command(args.host, args.port)
+    # Streamlit takes this process's place, so Ctrl-C and SIGTERM reach it directly.
+    os.execve(command[0], command, env)
 
 
 def _delivery_children(args: argparse.Namespace, settings: Settings) -> list[Child]:
@@ -444,9 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--dagster-port", type=_positive_int, default=3000)
     up.add_argument("--mlflow-port", type=_positive_int, default=5000)
     up.add_argument("--api-port", type=_positive_int, default=8000)
+    up.add_argument("--dashboard-port", type=_positive_int, default=8501)
     up.add_argument("--listener-port", type=_positive_int, default=2500)
     up.add_argument("--no-world", action="store_true", help="no simulated ESPs and listener")
     up.set_defaults(handler=_up)
+
+    dashboards = sub.add_parser(
+        "dashboards",
+        help="run only the Streamlit dashboards, on the configured (or embedded) services",
+    )
+    dashboards.add_argument("--host", default="127.0.0.1")
+    dashboards.add_argument("--port", type=_positive_int, default=8501)
+    dashboards.set_defaults(handler=_dashboards)
 
     worker = sub.add_parser(
         "worker", help="a delivery worker for one region (SIGTERM or Ctrl-C stops it cleanly)"

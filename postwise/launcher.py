@@ -1,4 +1,5 @@
-"""The local stack: Dagster's home and UIs as child processes of `postwise up`.
+"""The local stack: Dagster's home and UIs, MLflow and the dashboards as child processes of
+`postwise up`.
 
 Everything the children need is resolved here once (embedded or configured services) and
 handed to them through their environment, so every process sees the same warehouse.
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from warehouse.db import ensure_database
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt"
+DASHBOARD_APP = ROOT / "dashboards" / "app.py"
 DAGSTER_YAML = """\
 # Written by `postwise up`: run, event-log and schedule storage in PostgreSQL.
 storage:
@@ -47,6 +49,8 @@ class Child:
     name: str
     command: Sequence[str]
     url: str | None = None
+    # Variables this child gets on top of the environment shared by every child.
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -87,6 +91,21 @@ def child_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
     }
 
 
+def dashboards_environment(settings: Settings, urls: ServiceUrls) -> dict[str, str]:
+    """The environment of `postwise dashboards` alone: the resolved warehouse and Redis,
+    MLflow's tracking store as `postwise up` names it, and the API and MLflow UI as
+    configured (``DASHBOARD_API_URL``, ``MLFLOW_UI_URL``)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": urls.database_url,
+        "REDIS_URL": urls.redis_url,
+        "DATABASE_PREFIX": settings.database_prefix,
+        "MLFLOW_TRACKING_URI": mlflow_tracking_uri(settings, urls),
+        "DASHBOARD_API_URL": settings.dashboard_api_url,
+        "MLFLOW_UI_URL": settings.mlflow_ui_url,
+    }
+
+
 def ensure_dbt_manifest(env: Mapping[str, str]) -> Path:
     """Run `dbt parse` when the manifest is missing or older than any file of the project."""
     manifest = DBT_DIR / "target" / "manifest.json"
@@ -108,10 +127,46 @@ def ensure_dbt_manifest(env: Mapping[str, str]) -> Path:
     return manifest
 
 
+def streamlit_command(host: str, port: int) -> list[str]:
+    """``streamlit run`` of the dashboards' entry file on ``host:port``: headless (no browser
+    opened on the server) and without Streamlit's usage statistics."""
+    return [
+        str(Path(sys.executable).with_name("streamlit")),
+        "run",
+        str(DASHBOARD_APP),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def dashboards_child(host: str, port: int, api_url: str, mlflow_ui_url: str) -> Child:
+    """The Streamlit dashboards, logging in through the API at ``api_url`` and linking to
+    the MLflow UI at ``mlflow_ui_url``."""
+    return Child(
+        "dashboards",
+        streamlit_command(host, port),
+        f"http://{host}:{port}",
+        {"DASHBOARD_API_URL": api_url, "MLFLOW_UI_URL": mlflow_ui_url},
+    )
+
+
 def ui_children(
-    host: str, dagster_port: int, mlflow_port: int, env: Mapping[str, str]
+    host: str,
+    dagster_port: int,
+    mlflow_port: int,
+    env: Mapping[str, str],
+    *,
+    dashboard_port: int = 8501,
+    api_port: int = 8000,
 ) -> list[Child]:
-    """The long-running processes `postwise up` supervises."""
+    """The long-running processes `postwise up` supervises; the dashboards log in through
+    the API the same `up` starts on ``api_port``."""
     bin_dir = Path(sys.executable).parent
     artifacts = Path(env["DAGSTER_HOME"]).parent / "mlartifacts"
     return [
@@ -150,6 +205,9 @@ def ui_children(
             ],
             f"http://{host}:{mlflow_port}",
         ),
+        dashboards_child(
+            host, dashboard_port, f"http://{host}:{api_port}", f"http://{host}:{mlflow_port}"
+        ),
     ]
 
 
@@ -166,15 +224,16 @@ def supervise(children: Sequence[Child], env: Mapping[str, str], log_dir: Path) 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for child in children:
-        out = open(log_dir / f"{child.name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-        processes.append(
-            (
-                child,
-                subprocess.Popen(
-                    child.command, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-                ),
+        # The child writes to its own copy of the descriptor; ours is closed at once.
+        with open(log_dir / f"{child.name}.log", "ab") as out:
+            process = subprocess.Popen(
+                child.command,
+                env={**env, **child.environment},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )
-        )
+        processes.append((child, process))
     exit_code = 0
     while not stopping:
         for child, process in processes:
