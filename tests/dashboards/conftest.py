@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from login_kit import forget_api_keys, serve_api
 from settings_env import settings_environment
 
 from dashboards.cache import current_sources
 from postwise.settings import Settings, get_settings
+from warehouse.db import Cells
 
 
 @pytest.fixture(scope="session")
@@ -47,4 +49,25 @@ def audit_record_dirs(
         get_settings.cache_clear()
         current_sources()
         yield checkpoints, reports
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def dashboard_api_url(settings: Settings, cells: Cells) -> Iterator[str]:
+    """The real API (uvicorn on loopback, the run's cells) the dashboards log in through."""
+    with serve_api(settings) as url:
+        yield url
+    forget_api_keys(settings, f"{settings.database_prefix}:*")
+
+
+@pytest.fixture
+def login_settings(
+    dashboard_environment: dict[str, str], dashboard_api_url: str
+) -> Iterator[Settings]:
+    """The app's settings with ``DASHBOARD_API_URL`` naming the test API."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DASHBOARD_API_URL", dashboard_api_url)
+        get_settings.cache_clear()
+        current_sources()
+        yield get_settings()
     get_settings.cache_clear()
