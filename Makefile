@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo up down test bench bench-tools lint format clean proto
+.PHONY: setup demo up down test bench bench-tools browser-tools lint format clean proto
 
 setup: $(STAMP)  ## create .venv and install the pinned dependencies (quick no-op when current)
 
@@ -24,7 +24,7 @@ up: setup  ## start every service and print their URLs
 down: setup  ## stop the embedded services
 	$(BIN)/postwise services stop
 
-test: setup  ## the whole test suite on real PostgreSQL and Redis
+test: setup browser-tools  ## the whole test suite on real PostgreSQL and Redis
 	$(BIN)/python -m pytest
 
 bench: setup bench-tools  ## run every benchmark and write benchmarks/results/summary.md
@@ -46,6 +46,20 @@ bench-tools:  ## install Postfix's benchmark tools when missing (Debian/Ubuntu)
 			install -y --no-install-recommends postfix >/dev/null; } \
 		|| echo "could not install postfix; the delivery benchmark will report it"; \
 	else echo "no apt-get: install Postfix to run the delivery benchmark"; fi
+
+# The dashboards' browser test drives Debian's chromium through chromedriver (selenium).
+# Installed non-interactively when missing (CI runs `make test` as root on Debian bookworm);
+# without them that test is skipped and says why.
+browser-tools:  ## install chromium and chromedriver when missing (Debian/Ubuntu)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver for the dashboards' browser test"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends chromium chromium-driver >/dev/null \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; } \
+		|| echo "could not install chromium; the dashboards' browser test will be skipped"; \
+	else echo "no apt-get: install chromium and chromedriver to run the browser test"; fi
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
