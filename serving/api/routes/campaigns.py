@@ -66,7 +66,12 @@ class CampaignFields(BaseModel):
     )
     scheduled_at: AwareDatetime | None = Field(None, description="required when scheduled")
     holdout_share: float = Field(
-        0.0, ge=0, le=0.5, description="share of eligible contacts kept out to measure uplift"
+        0.0,
+        ge=0,
+        le=0.5,
+        description="share of eligible contacts held out to measure uplift: they get nothing, "
+        "except in an optimal campaign, where they are sent at once, unoptimized, as the "
+        "control arm of send-time optimization",
     )
     segment: dict[str, Any] = Field(
         default_factory=dict, description="see the segment filter language; {}: everyone",
