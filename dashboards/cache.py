@@ -29,6 +29,7 @@ def current_sources() -> Sources:
         settings.database_prefix,
         settings.redis_url,
         settings.mlflow_tracking_uri,
+        settings.mlflow_ui_url,
         settings.dashboard_api_url,
         settings.postwise_home,
         settings.checkpoint_directory,  # the report folders are part of Sources too

@@ -82,6 +82,7 @@ def open_sources(settings: Settings) -> Sources:
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     identity = "|".join(
         [settings.database_url, settings.database_prefix, settings.redis_url or ""]
+        + [settings.mlflow_tracking_uri or "", settings.mlflow_ui_url]
         + [cells.url(region) for region in cells.regions]
     )
     return Sources(
