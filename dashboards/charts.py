@@ -136,6 +136,27 @@ def interval(
     return alt.layer(bars_, points, zero).properties(height=max(80, 40 * len(frame)))
 
 
+def with_bands(
+    chart: alt.Chart | alt.LayerChart,
+    bands: pd.DataFrame,
+    start: str = "start",
+    end: str = "end",
+    *,
+    color: str = "#d62728",
+) -> alt.LayerChart:
+    """``chart`` over shaded bands from ``start`` to ``end`` (times, e.g. flagged windows)."""
+    shade = (
+        alt.Chart(bands)
+        .mark_rect(opacity=0.18, color=color)
+        .encode(
+            x=alt.X(f"{start}:T", title=None),
+            x2=f"{end}:T",
+            tooltip=[alt.Tooltip(f"{start}:T"), alt.Tooltip(f"{end}:T")],
+        )
+    )
+    return alt.layer(shade, chart).properties(height=HEIGHT)
+
+
 def show(chart: alt.Chart | alt.LayerChart) -> None:
     """Draw a chart at the container's width."""
     st.altair_chart(chart, width="stretch")
