@@ -3,7 +3,7 @@ head signed into the write-once checkpoint directory (``AUDIT_CHECKPOINT_DIR``).
 
 import dagster as dg
 
-from compliance.audit.cells import checkpoint_cells, verify_cells
+from compliance.audit.cells import checkpoint_cells, record_verifications, verify_cells
 from compliance.audit.checkpoints import load_signing_key
 from postwise.settings import get_settings
 
@@ -21,6 +21,7 @@ def audit_checkpoints(
         settings.checkpoint_key_file, create=settings.postwise_env != "production"
     )
     reports = verify_cells(warehouse.cells, settings.checkpoint_directory, key.public_key())
+    record_verifications(warehouse.cells, reports)
     broken = [report.summary() for report in reports if not report.intact]
     if broken:
         raise dg.Failure(description="; ".join(broken))

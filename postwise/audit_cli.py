@@ -1,8 +1,11 @@
 """`postwise audit ...` and `postwise keys ...`: the audit chain and the encryption keys.
 
 postwise audit verify [--cell C]   recompute every database's chain and hold it against the
-                                   signed checkpoints; names the first bad entry, exit 1
-postwise audit checkpoint          sign each chain head into the write-once checkpoint dir
+                                   signed checkpoints; names the first bad entry, exit 1;
+                                   both record the outcome in each database's job_runs
+postwise audit checkpoint          verify every chain, then sign each chain head into the
+                                   write-once checkpoint dir; a tampered chain is not
+                                   signed over (exit 1)
 postwise keys rotate               re-wrap every data key under the current KEK
 postwise keys new                  print a fresh random key (base64 of 32 bytes)
 """
@@ -41,11 +44,12 @@ def _signing_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from compliance.audit.cells import verify_cells
+    from compliance.audit.cells import record_verifications, verify_cells
 
     public_key = _signing_key(settings).public_key()
     with _open_cells(settings) as cells:
         reports = verify_cells(cells, settings.checkpoint_directory, public_key, args.cell)
+        record_verifications(cells, reports)
     if not reports:
         fail(f"no database named {args.cell!r} has an audit chain")
         return EXIT_TAMPERED
@@ -55,10 +59,19 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
-    from compliance.audit.cells import checkpoint_cells
+    from compliance.audit.cells import checkpoint_cells, record_verifications, verify_cells
 
     key = _signing_key(settings)
     with _open_cells(settings) as cells:
+        # Signing a tampered head would anchor the tampering: verify first, as the hourly
+        # job does, and record the outcome either way.
+        reports = verify_cells(cells, settings.checkpoint_directory, key.public_key())
+        record_verifications(cells, reports)
+        broken = [report for report in reports if not report.intact]
+        for report in broken:
+            fail(report.summary())
+        if broken:
+            return EXIT_TAMPERED
         written = checkpoint_cells(cells, settings.checkpoint_directory, key)
     rows = [[name, str(path) if path else "(empty chain)"] for name, path in written.items()]
     echo(table(["database", "checkpoint"], rows))
@@ -97,7 +110,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--cell", help="only this database (control, or a region)")
     verify.set_defaults(handler=_verify)
     audit.add_parser(
-        "checkpoint", help="sign each chain head into the write-once checkpoint directory"
+        "checkpoint",
+        help="verify every chain, then sign each head into the write-once checkpoint directory",
     ).set_defaults(handler=_checkpoint)
 
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="what", required=True)

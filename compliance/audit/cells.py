@@ -1,5 +1,7 @@
 """The audit chains of every database of an installation: the control database and each
-region cell keep their own chain; these functions verify and checkpoint all of them."""
+region cell keep their own chain; these functions verify and checkpoint all of them, and
+record each verification's outcome in the verified database's ``job_runs`` (job
+``audit_verify``), so its last result can be read without running the verifier."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from warehouse.db import CONTROL, Cells
+from warehouse.job_runs import record_job_run
 
 from .checkpoints import checkpoints_of, sign_checkpoint, write_checkpoint
 from .log import head
 from .verify import VerifyReport, verify_database
+
+VERIFY_JOB = "audit_verify"
 
 
 def chain_names(cells: Cells) -> tuple[str, ...]:
@@ -50,3 +55,17 @@ def checkpoint_cells(
             else None
         )
     return written
+
+
+def record_verifications(cells: Cells, reports: list[VerifyReport]) -> None:
+    """Note each report in its database's ``job_runs``: entries walked, head, signed
+    checkpoints matched, intact or not and the first problem."""
+    for report in reports:
+        details = {
+            "intact": report.intact,
+            "head_id": report.head_id,
+            "checkpoints_matched": report.checkpoints_matched,
+            "problem": report.summary() if not report.intact else None,
+        }
+        with cells.connection(report.database) as conn:
+            record_job_run(conn, VERIFY_JOB, report.entries, details)

@@ -99,19 +99,24 @@ if points.empty:
 chains = heads.merge(points, on="database", how="left")
 chains["fresh"] = chains["age_hours"].map(lambda age: bool(pd.notna(age) and age <= max_age))
 stale = int(((~chains["fresh"]) & (chains["entries"] > 0)).sum())
-with st.columns(2)[0]:
+intact = int(chains["verified_intact"].eq(True).sum())  # None: never verified
+stale_column, intact_column = st.columns(2)
+with stale_column:
     count_metric("Chains without a fresh checkpoint", stale)
+intact_column.metric("Chains last verified intact", f"{intact} of {len(chains)}")
 st.dataframe(
     chains[["database", "entries", "head_id", "head_at", "organization_entries",
-            "checkpoint_audit_id", "signed_at", "age_hours", "fresh"]],
+            "verified_at", "verified_intact", "checkpoint_audit_id", "signed_at",
+            "age_hours", "fresh"]],
     hide_index=True,
     width="stretch",
 )  # fmt: skip
 st.caption(
     f"Every database's chain (control and all regions, whatever the filters): entry count, "
-    f"newest entry, how many entries are your organization's; and its newest signed "
-    f"checkpoint, expected every hour and at most {max_age} h old. Signatures are checked "
-    "by `postwise audit verify` and the controls report, not here."
+    f"newest entry, how many entries are your organization's, its last verification (as "
+    f"`postwise audit verify`, `postwise audit checkpoint` and the hourly audit_checkpoints "
+    f"job record it), and its newest signed checkpoint, expected every hour and at most "
+    f"{max_age} h old. Signatures are checked by the verifier, not here."
 )
 
 st.subheader("Suppressions and spam traps")

@@ -98,11 +98,19 @@ WHERE org_id = %(org_id)s AND created_at >= %(since)s AND created_at < %(until)s
 ORDER BY created_at DESC
 """
 
-# Platform records: only counts and the head, plus how many entries are the viewer's.
+# Platform records: only counts and the head, plus how many entries are the viewer's; and
+# the last verification recorded by `postwise audit verify|checkpoint` or the hourly job.
 _HEAD = """
-SELECT count(*)::bigint AS entries, max(audit_id) AS head_id, max(occurred_at) AS head_at,
-       count(*) FILTER (WHERE org_id = %(org_id)s)::bigint AS organization_entries
-FROM audit_log
+SELECT h.*, v.finished_at AS verified_at, (v.details ->> 'intact')::boolean AS verified_intact
+FROM (
+    SELECT count(*)::bigint AS entries, max(audit_id) AS head_id, max(occurred_at) AS head_at,
+           count(*) FILTER (WHERE org_id = %(org_id)s)::bigint AS organization_entries
+    FROM audit_log
+) h
+LEFT JOIN LATERAL (
+    SELECT finished_at, details FROM job_runs
+    WHERE job = 'audit_verify' ORDER BY finished_at DESC LIMIT 1
+) v ON true
 """
 
 
@@ -182,13 +190,17 @@ def quarantines(sources: Sources, scope: Scope) -> pd.DataFrame:
 
 
 def chain_heads(sources: Sources, scope: Scope) -> pd.DataFrame:
-    """database, entries, head_id, head_at, organization_entries: each chain's head."""
+    """database, entries, head_id, head_at, organization_entries, verified_at,
+    verified_intact: each chain's head and its last recorded verification (None: never)."""
     frames = [
         sources.frame(name, _HEAD, scope.params()).assign(database=name)
         for name in (CONTROL, *sources.regions)
     ]
     frame = pd.concat(frames, ignore_index=True)
-    return frame[["database", "entries", "head_id", "head_at", "organization_entries"]]
+    return frame[
+        ["database", "entries", "head_id", "head_at", "organization_entries", "verified_at",
+         "verified_intact"]
+    ]  # fmt: skip
 
 
 def newest_checkpoints(directory: Path, now: datetime | None = None) -> pd.DataFrame:
