@@ -44,7 +44,7 @@ def sender_charts(region: str, domain: str) -> None:
     with left:
         volume = rows.dropna(subset=["messages"])
         if volume.empty:
-            charts.empty("volume in the marts (scores only)")
+            st.info("No send volume in the marts for this sender in these days: scores only.")
         else:
             chart = charts.line(volume, "bucket_start", "messages", title="messages per hour")
             charts.show(charts.with_bands(chart, bands))
