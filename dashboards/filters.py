@@ -62,9 +62,20 @@ def _range(picked: object, newest: date) -> tuple[date, date]:
     return newest - timedelta(days=DEFAULT_DAYS - 1), newest
 
 
-def current_scope() -> Scope:
-    """The scope the sidebar selected in this run (pages call this)."""
+def current_scope(title: str, *, reads_marts: bool = True) -> Scope:
+    """The scope the sidebar selected in this run; pages call this first. A page that
+    reads the dbt marts stops here, saying what to do, while a selected region's marts are
+    not built yet (a new installation)."""
     scope = st.session_state.get(SCOPE)
     if not isinstance(scope, Scope):
         raise RuntimeError("the sidebar filters were not drawn before the page")
+    st.title(title)
+    unbuilt = load(catalog.unbuilt_regions, scope.regions) if reads_marts else []
+    if unbuilt:
+        st.info(
+            f"The marts of {', '.join(unbuilt)} are not built yet: materialize the dbt "
+            "assets in the Dagster UI (or run `make demo` for a simulated history), then "
+            "reload this page."
+        )
+        st.stop()
     return scope

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psycopg
 import redis
 
 from postwise.settings import Settings
@@ -23,6 +24,15 @@ Params = Sequence[Any] | Mapping[str, Any]
 
 class DashboardError(RuntimeError):
     """The dashboards cannot start: no warehouse configured, or a server is unreachable."""
+
+
+class NotBuiltYet(DashboardError):
+    """A table a page reads does not exist yet in ``cell``: a new installation whose marts
+    dbt has not built (or whose cells are not migrated)."""
+
+    def __init__(self, cell: str, detail: str) -> None:
+        super().__init__(f"{cell}: {detail}")
+        self.cell = cell
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,11 @@ class Sources:
 
     def frame(self, cell: str, query: str, params: Params = ()) -> pd.DataFrame:
         """The rows of ``query`` in ``cell`` as a DataFrame."""
-        with self.cells.connection(cell) as conn:
-            return read_frame(conn, query, params)
+        try:
+            with self.cells.connection(cell) as conn:
+                return read_frame(conn, query, params)
+        except psycopg.errors.UndefinedTable as exc:
+            raise NotBuiltYet(cell, str(exc).splitlines()[0]) from exc
 
     def region_frame(
         self,
@@ -83,6 +96,7 @@ def open_sources(settings: Settings) -> Sources:
     identity = "|".join(
         [settings.database_url, settings.database_prefix, settings.redis_url or ""]
         + [settings.mlflow_tracking_uri or "", settings.mlflow_ui_url]
+        + [str(settings.controls_report_directory), str(settings.checkpoint_directory)]
         + [cells.url(region) for region in cells.regions]
     )
     return Sources(

@@ -9,8 +9,7 @@ from dashboards.filters import current_scope
 from dashboards.queries import anomalies
 from dashboards.widgets import count_metric
 
-scope = current_scope()
-st.title("Anomalies")
+scope = current_scope("Anomalies")
 st.caption(
     f"{scope.start:%d %b %Y} – {scope.end:%d %b %Y} (UTC). A sender is a sending domain in "
     "one region; the campaign filter does not apply (volume and scores are per sender). "

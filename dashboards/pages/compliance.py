@@ -12,9 +12,8 @@ from dashboards.queries import compliance
 from dashboards.widgets import count_metric
 from postwise.settings import get_settings
 
-scope = current_scope()
+scope = current_scope("Compliance", reads_marts=False)
 sources = current_sources()
-st.title("Compliance")
 st.caption(
     f"{scope.start:%d %b %Y} – {scope.end:%d %b %Y} (UTC), regions {', '.join(scope.regions)}. "
     "Consent, erasure and audit records are not tied to campaigns: the campaign filter "

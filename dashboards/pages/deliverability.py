@@ -12,8 +12,7 @@ from dashboards.widgets import count_metric, count_text, rate_metric
 
 ROUTE_HEALTH_REFRESH_SECONDS = 10
 
-scope = current_scope()
-st.title("Deliverability")
+scope = current_scope("Deliverability")
 st.caption(f"{scope.start:%d %b %Y} – {scope.end:%d %b %Y} (UTC).")
 
 replies = load(q.replies, scope)

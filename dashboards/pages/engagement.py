@@ -9,8 +9,7 @@ from dashboards.filters import current_scope
 from dashboards.queries import engagement
 from dashboards.widgets import count_text, points_text, rate_text
 
-scope = current_scope()
-st.title("Engagement")
+scope = current_scope("Engagement")
 st.caption(f"Mail queued {scope.start:%d %b %Y} – {scope.end:%d %b %Y} (UTC).")
 
 hours = load(engagement.open_hours, scope)

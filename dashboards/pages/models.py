@@ -15,10 +15,9 @@ LINKS = {
     "run_url": st.column_config.LinkColumn("Run page", display_text="run"),
 }
 
-scope = current_scope()
+scope = current_scope("Models", reads_marts=False)
 sources = current_sources()
 ui = sources.mlflow_ui_url
-st.title("Models")
 st.caption(
     "Each region trains its own models from the mail of every organization in its cell: "
     "aggregates that hold no organization's personal data, so the organization and campaign "

@@ -11,8 +11,7 @@ from dashboards.widgets import count_metric, rate_metric
 
 LIVE_REFRESH_SECONDS = 5
 
-scope = current_scope()
-st.title("Overview")
+scope = current_scope("Overview")
 st.caption(
     f"{scope.start:%d %b %Y} – {scope.end:%d %b %Y} (UTC), compared with the "
     f"{scope.days} days before."

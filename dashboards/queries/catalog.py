@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..sources import Sources
+from ..sources import NotBuiltYet, Sources
 
 
 def organization_name(sources: Sources, org_id: uuid.UUID) -> str:
@@ -27,11 +27,25 @@ def campaigns(sources: Sources, org_id: uuid.UUID) -> pd.DataFrame:
 
 
 def newest_day(sources: Sources, org_id: uuid.UUID) -> date | None:
-    """The newest day with mail of the organization in the marts of any region."""
-    frame = sources.region_frame(
-        sources.regions,
-        "SELECT max(queued_date) AS newest FROM marts.campaign_daily WHERE org_id = %s",
-        (org_id,),
-    )
+    """The newest day with mail of the organization in the marts of any region (None
+    before the marts are built)."""
+    try:
+        frame = sources.region_frame(
+            sources.regions,
+            "SELECT max(queued_date) AS newest FROM marts.campaign_daily WHERE org_id = %s",
+            (org_id,),
+        )
+    except NotBuiltYet:
+        return None
     days = frame["newest"].dropna() if "newest" in frame else pd.Series(dtype=object)
     return max(days) if not days.empty else None
+
+
+def unbuilt_regions(sources: Sources, regions: tuple[str, ...]) -> list[str]:
+    """The regions among ``regions`` whose cell has no marts yet (dbt never built there)."""
+    missing = []
+    for region in regions:
+        frame = sources.frame(region, "SELECT to_regclass('marts.campaign_daily') AS mart")
+        if frame.empty or frame.iloc[0]["mart"] is None:
+            missing.append(region)
+    return missing
