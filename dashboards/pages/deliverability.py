@@ -65,8 +65,7 @@ else:
         st.dataframe(codes, hide_index=True, width="stretch")
     st.caption(
         "Share of your mail's SMTP replies in the chosen class, per route and UTC hour of "
-        "day over the selected days (from your events: the smtp_response_codes mart counts "
-        "every organization's replies)."
+        "day over the selected days."
     )
 
 st.subheader("Delivery latency")

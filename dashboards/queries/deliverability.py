@@ -3,9 +3,8 @@ the organization's sending domains stand, route health and paused senders.
 
 Sources, and why:
 
-- SMTP replies come from the product table ``email_events`` (the reply classes of
-  ``marts.smtp_response_codes``, same definition: codes 200-599 by UTC hour and route).
-  That mart carries no org_id, so it would show every organization's traffic.
+- SMTP replies: ``marts.smtp_response_codes`` (per organization, campaign, route, UTC hour,
+  reply class and enhanced code).
 - Latency comes from ``marts.message_outcomes`` (queued_at to delivered_at, per message):
   ``marts.delivery_latency`` holds per-hour percentiles of everyone's mail, and
   percentiles of rows cannot be combined. Percentiles here are exact (linear
@@ -44,12 +43,12 @@ QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 _REPLIES = f"""
 SELECT coalesce(route, 'unknown') AS route,
-       extract(hour FROM event_time AT TIME ZONE 'UTC')::int AS hour,
-       (smtp_code / 100)::text || 'xx' AS reply_class,
-       coalesce(enhanced_code, '') AS enhanced_code, count(*)::bigint AS responses
-FROM email_events
-WHERE org_id = %(org_id)s AND event_time >= %(since)s AND event_time < %(until)s
-  AND smtp_code BETWEEN 200 AND 599 AND {CAMPAIGN_FILTER}
+       extract(hour FROM hour_start AT TIME ZONE 'UTC')::int AS hour,
+       reply_class, coalesce(enhanced_code, '') AS enhanced_code,
+       sum(responses)::bigint AS responses
+FROM marts.smtp_response_codes
+WHERE org_id = %(org_id)s AND hour_start >= %(since)s AND hour_start < %(until)s
+  AND {CAMPAIGN_FILTER}
 GROUP BY 1, 2, 3, 4
 """
 

@@ -195,3 +195,32 @@ def test_route_health_paused_senders_and_switches_of_the_viewers_organization(
             with cells.connection(region) as conn:
                 for table in ("paused_senders", "email_events"):
                     conn.execute(f"DELETE FROM {table} WHERE org_id = ANY(%s)", ([org, other],))
+
+
+REPLIES = """
+SELECT count(*), count(*) FILTER (WHERE smtp_code >= 400)
+FROM email_events
+WHERE org_id = %(org)s AND event_time >= %(since)s AND event_time < %(until)s
+  AND smtp_code BETWEEN 200 AND 599
+"""
+
+
+def test_reply_heatmap_counts_every_reply_of_the_organization(
+    marts_history: Any, cells: Cells, app_settings: Settings
+) -> None:
+    from dashboards.cache import current_sources
+    from dashboards.queries.deliverability import replies, reply_shares
+    from dashboards.scope import Scope
+
+    start, end = _window(marts_history)
+    org = marts_history.result.org_id
+    scope = Scope(org, cells.regions, start, end)
+    frame = replies(current_sources(), scope)
+    answered, refused = sum_over_regions(
+        cells, REPLIES, {"org": org, "since": scope.since, "until": scope.until}
+    )
+    assert answered > 0
+    assert int(frame["responses"].sum()) == answered  # the mart against the raw events
+    shares = reply_shares(frame, "non-2xx")
+    assert int(shares["matching"].sum()) == refused
+    assert replies(current_sources(), Scope(uuid.uuid4(), cells.regions, start, end)).empty

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from postwise.dbt_env import dbt_environment
 from postwise.settings import Settings
 from simulator.history import HistoryOptions, HistoryResult, simulate_history
 from warehouse.db import Cells
+from warehouse.migrate import temporary_cells
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT = Path(sys.executable).with_name("dbt")
@@ -83,6 +85,19 @@ class DbtRunner:
         )
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
         return done.stdout
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """The run's settings with cells of this module's own: its tests compare whole marts
+    with its history alone, and incremental builds must not meet other tests' newer days."""
+    return settings.model_copy(update={"database_prefix": f"{settings.database_prefix}_dbt"})
+
+
+@pytest.fixture(scope="module")
+def cells(settings: Settings, database_server_url: str) -> Iterator[Cells]:
+    with temporary_cells(settings, database_server_url) as cells:
+        yield cells
 
 
 @pytest.fixture(scope="module")

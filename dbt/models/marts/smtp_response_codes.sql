@@ -8,7 +8,8 @@
         indexes=[{'columns': ['event_date']}],
     )
 }}
--- One row per route, hour, reply class and enhanced status code: what providers answered.
+-- One row per organization, campaign, route, hour, reply class and enhanced status code:
+-- what providers answered to whose mail.
 -- Incremental by event day: a day's rebuild reads exactly that day's partition.
 
 {%- set window = partition_window('event_date', is_incremental(), var('day', none)) %}
@@ -19,6 +20,8 @@ replies as (
 
     select
         date_trunc('hour', event_time, 'UTC') as hour_start,
+        org_id,
+        campaign_id,
         route,
         (smtp_code / 100)::text || 'xx' as reply_class,
         enhanced_code,
@@ -35,6 +38,8 @@ counts as (
 
     select
         hour_start,
+        org_id,
+        campaign_id,
         route,
         reply_class,
         enhanced_code,
@@ -46,16 +51,18 @@ counts as (
         count(*) filter (where event_type = 'failed') as failed
 
     from replies
-    group by hour_start, route, reply_class, enhanced_code
+    group by hour_start, org_id, campaign_id, route, reply_class, enhanced_code
 
 ),
 
 final as (
 
     select
-        {{ surrogate_key(['hour_start', 'route', 'reply_class', 'enhanced_code']) }} as response_key,
+        {{ surrogate_key(['hour_start', 'org_id', 'campaign_id', 'route', 'reply_class', 'enhanced_code']) }} as response_key,
         hour_start,
         {{ utc_date('hour_start') }} as event_date,
+        org_id,
+        campaign_id,
         route,
         reply_class,
         enhanced_code,
