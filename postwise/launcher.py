@@ -129,7 +129,8 @@ def ensure_dbt_manifest(env: Mapping[str, str]) -> Path:
 
 def streamlit_command(host: str, port: int) -> list[str]:
     """``streamlit run`` of the dashboards' entry file on ``host:port``: headless (no browser
-    opened on the server) and without Streamlit's usage statistics."""
+    opened on the server), without Streamlit's usage statistics, and with the viewer's
+    toolbar (no developer menu or deploy button for marketers)."""
     return [
         str(Path(sys.executable).with_name("streamlit")),
         "run",
@@ -142,6 +143,8 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

@@ -63,6 +63,8 @@ def test_up_starts_streamlit_headless_against_its_own_api_and_mlflow(tmp_path: P
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     assert Path(dashboards.command[0]).exists() and DASHBOARD_APP.exists()
     assert dict(dashboards.environment) == {
