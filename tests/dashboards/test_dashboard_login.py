@@ -16,7 +16,7 @@ import psycopg
 import pyotp
 import pytest
 from dashboard_kit import APP, metric, sum_over_regions
-from login_kit import add_user, enrol_totp, new_org
+from login_kit import add_user, enrol_account_totp, new_org
 from streamlit.testing.v1 import AppTest
 
 from dashboards.auth import Viewer
@@ -97,7 +97,7 @@ def test_a_user_with_a_totp_factor_gets_the_code_step_and_gets_in(
 ) -> None:
     org = new_org(cells)
     account = add_user(cells, org)
-    authenticator = enrol_totp(dashboard_api_url, account)
+    authenticator = enrol_account_totp(dashboard_api_url, account)
 
     at = login_form(fresh_app(), account.email, account.password)
     assert not at.exception, at.exception

@@ -3,19 +3,14 @@ with signed API clients."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import uvicorn
-from fastapi import FastAPI
+from live_api import serve as serve  # the tests of this folder import it from here
 
 from serving.auth import Role, generate_signing_key, issue_key
 from serving.client import PostwiseClient
-from simulator.esp import free_port
 from warehouse.db import Cells
 
 HTML = (
@@ -97,23 +92,3 @@ class Tenants:
         with self.cells.connection("control") as conn:
             conn.execute("DELETE FROM api_keys WHERE org_id = ANY(%s)", (self.created,))
             conn.execute("DELETE FROM orgs WHERE org_id = ANY(%s)", (self.created,))
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -4,23 +4,20 @@ load balancer, so tests can speak for clients on other networks."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import redis
-import uvicorn
 from api_kit import HTML, SENDING_DOMAINS, SendMessage, Sent, Tenants
 from campaign_kit import DnsServer
+from live_api import serve
 
 from delivery.message import Envelope, Tracking, TrackingSigner, TrackingUrls, assemble
 from delivery.queue import NewMessage, enqueue
 from postwise.settings import Settings
 from serving.api.main import create_app
-from simulator.esp import free_port
 from warehouse.db import Cells
 from warehouse.migrate import temporary_cells
 
@@ -63,27 +60,13 @@ def serving_cells(api_settings: Settings, database_server_url: str) -> Iterator[
 @pytest.fixture(scope="session")
 def api_url(api_settings: Settings, serving_cells: Cells) -> Iterator[str]:
     """Base URL of the API served by uvicorn on a free loopback port."""
-    port = free_port()
-    config = uvicorn.Config(
+    with serve(
         create_app(api_settings),
-        host="127.0.0.1",
-        port=port,
+        thread_name="uvicorn",
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    ) as url:
+        yield url
     client = redis.Redis.from_url(str(api_settings.redis_url))
     for key in client.scan_iter(match=f"{api_settings.database_prefix}:*"):
         client.delete(key)

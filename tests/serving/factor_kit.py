@@ -9,52 +9,29 @@ import base64
 import hashlib
 import json
 import os
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import cbor2
 import httpx
 import jwt
-import pyotp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from live_api import TotpApp, bearer, enrol_totp
 from ops_kit import PASSWORD
+
+__all__ = ["TotpApp", "bearer", "enrol_totp"]
 
 
 def b64u(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def amr_of(access_token: str) -> list[str]:
     """The ``amr`` claim of a token (read, not verified)."""
     claims = jwt.decode(access_token, options={"verify_signature": False})
     return list(claims["amr"])
-
-
-@dataclass
-class TotpApp:
-    """An authenticator app holding one secret; each code it gives is of a step not given
-    before (the server refuses a step twice), waiting for the next step when it must."""
-
-    secret: str
-    used: set[int] = field(default_factory=set)
-
-    def code(self) -> str:
-        totp = pyotp.TOTP(self.secret)
-        while True:
-            current = totp.timecode(datetime.now(UTC))
-            for step in (current, current + 1):
-                if step not in self.used:
-                    self.used.add(step)
-                    return totp.generate_otp(step)
-            time.sleep(1)
 
 
 @dataclass
@@ -142,20 +119,6 @@ def login(api_url: str, email: str, password: str = PASSWORD, **extra: str) -> h
     return httpx.post(
         f"{api_url}/v1/auth/login", json={"email": email, "password": password, **extra}
     )
-
-
-def enrol_totp(api_url: str, access_token: str) -> TotpApp:
-    """Enrol a TOTP factor for the token's user; the app that now holds the secret."""
-    started = httpx.post(f"{api_url}/v1/factors/totp", headers=bearer(access_token))
-    assert started.status_code == 201, started.text
-    app = TotpApp(started.json()["secret"])
-    confirmed = httpx.post(
-        f"{api_url}/v1/factors/totp/confirm",
-        headers=bearer(access_token),
-        json={"code": app.code()},
-    )
-    assert confirmed.status_code == 204, confirmed.text
-    return app
 
 
 def totp_login(api_url: str, email: str, app: TotpApp, **extra: str) -> dict[str, Any]:
