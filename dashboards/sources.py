@@ -6,6 +6,7 @@ argument and never read settings themselves."""
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,8 +80,7 @@ class Sources:
             frames.append(frame)
         if not frames:
             return pd.DataFrame()
-        non_empty = [f for f in frames if not f.empty]
-        return pd.concat(non_empty or frames[:1], ignore_index=True)
+        return concat_frames(frames)
 
 
 def open_sources(settings: Settings) -> Sources:
@@ -111,3 +111,13 @@ def open_sources(settings: Settings) -> Sources:
         audit_checkpoint_dir=settings.checkpoint_directory,
         key=hashlib.sha256(identity.encode()).hexdigest()[:16],
     )
+
+
+def concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``frames`` (one per cell) in one frame; empty frames are left out."""
+    non_empty = [f for f in frames if not f.empty]
+    with warnings.catch_warnings():
+        # A cell whose column is all NULL (no bounces there, say) must not decide the
+        # column's type, which is what pandas 2 does and warns it will change.
+        warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation", FutureWarning)
+        return pd.concat(non_empty or list(frames[:1]), ignore_index=True)

@@ -22,7 +22,7 @@ import pandas as pd
 from warehouse.db import CONTROL
 
 from ..scope import Scope
-from ..sources import Sources
+from ..sources import Sources, concat_frames
 
 OPT_IN_NAMES = {1: "single opt-in", 2: "double opt-in", 3: "three-step opt-in"}
 FUNNEL_STAGES = ("signed up", "email confirmed", "preferences confirmed", "granted", "withdrew")
@@ -196,7 +196,7 @@ def chain_heads(sources: Sources, scope: Scope) -> pd.DataFrame:
         sources.frame(name, _HEAD, scope.params()).assign(database=name)
         for name in (CONTROL, *sources.regions)
     ]
-    frame = pd.concat(frames, ignore_index=True)
+    frame = concat_frames(frames)
     return frame[
         ["database", "entries", "head_id", "head_at", "organization_entries", "verified_at",
          "verified_intact"]

@@ -3,6 +3,7 @@ seeded marts history), through the environment as a deployed app would get them.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,10 @@ from postwise.settings import Settings, get_settings
 from warehouse.db import Cells
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def dashboard_environment(settings: Settings) -> Iterator[dict[str, str]]:
-    """The app's environment: this run's servers, cells and secrets."""
+    """The app's environment: this run's servers, cells and secrets, for one test (the
+    process environment is everyone's: later tests must not inherit it)."""
     environment = settings_environment(settings)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environment.items():
@@ -71,3 +73,12 @@ def login_settings(
         current_sources()
         yield get_settings()
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept() -> Iterator[None]:
+    """Streamlit runs an app as ``__main__``; put the real one back after each test, or
+    every process later tests spawn (the rendering sandbox) would import the app again."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main

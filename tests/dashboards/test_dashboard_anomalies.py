@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -83,8 +84,9 @@ def pause(
 
 
 @pytest.fixture(scope="module")
-def seeded(cells: Cells) -> uuid.UUID:
-    """An organization of its own with scores in na and eu, and pauses of every kind."""
+def seeded(cells: Cells) -> Iterator[uuid.UUID]:
+    """An organization of its own with scores in na and eu, and pauses of every kind;
+    removed afterwards (other tests count every score of a cell)."""
     org = uuid.uuid4()
     with cells.connection("control") as conn:
         conn.execute(
@@ -111,7 +113,13 @@ def seeded(cells: Cells) -> uuid.UUID:
         no_first = {"score": 0.95}
         pause(conn, org, "mail.example", "anomaly_sensor", no_first, hour(12 + 2 / 3), hour(15))
         pause(conn, org, "mail.example", "operator", {}, hour(16))
-    return org
+    yield org
+    for region in PLAN:
+        with cells.connection(region) as conn:
+            conn.execute("DELETE FROM anomaly_scores WHERE org_id = %s", (org,))
+            conn.execute("DELETE FROM paused_senders WHERE org_id = %s", (org,))
+    with cells.connection("control") as conn:
+        conn.execute("DELETE FROM orgs WHERE org_id = %s", (org,))
 
 
 def expected(cells: Cells, org: uuid.UUID, regions: tuple[str, ...]) -> dict[str, str]:
