@@ -3,6 +3,9 @@ after ``get_settings.cache_clear()``) use the same settings as a test."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from postwise.settings import Settings
 
 
@@ -19,3 +22,25 @@ def settings_environment(settings: Settings, **overrides: str) -> dict[str, str]
         "BLIND_INDEX_KEY": settings.blind_index_key,
         **overrides,
     }
+
+
+def development_cli(
+    database_server_url: str, database_prefix: str, home: Path
+) -> tuple[Settings, dict[str, str]]:
+    """Development settings on cells of their own (``database_prefix``), and the
+    environment a ``postwise`` subprocess uses them with (no POSTWISE_* variable of the
+    test process leaks in; ``home`` is its POSTWISE_HOME)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        postwise_env="development",
+        database_url=database_server_url,
+        database_prefix=database_prefix,
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("POSTWISE")},
+        "DATABASE_URL": database_server_url,
+        "DATABASE_PREFIX": database_prefix,
+        "POSTWISE_HOME": str(home),
+        "POSTWISE_ENV": "development",
+    }
+    return settings, environment

@@ -4,7 +4,6 @@ verification, down to the first bad entry, and by the signed checkpoints."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from settings_env import development_cli
 from test_audit_chain import details as json_details
 
 from compliance.audit import entries, first_break, record
@@ -182,19 +182,7 @@ def test_postwise_audit_verify_names_the_tampered_database_and_entry(
     database_server_url: str, run_prefix: str, tmp_path: Path
 ) -> None:
     prefix = f"{run_prefix}_cli"
-    cli_settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        postwise_env="development",
-        database_url=database_server_url,
-        database_prefix=prefix,
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSTWISE")},
-        "DATABASE_URL": database_server_url,
-        "DATABASE_PREFIX": prefix,
-        "POSTWISE_HOME": str(tmp_path),
-        "POSTWISE_ENV": "development",
-    }
+    cli_settings, env = development_cli(database_server_url, prefix, tmp_path)
 
     def postwise(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "postwise.cli", *args], env=env,

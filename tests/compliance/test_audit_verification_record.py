@@ -5,7 +5,6 @@ chain."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,13 @@ from typing import Any
 import dagster as dg
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from settings_env import development_cli
 
 from compliance.audit import entries, record
 from compliance.audit.cells import VERIFY_JOB, record_verifications, verify_cells
 from pipelines.audit import audit_checkpoints
 from pipelines.resources import WarehouseResource
-from postwise.settings import Settings, get_settings
+from postwise.settings import get_settings
 from warehouse.db import CONTROL, Cells, connect
 from warehouse.migrate import temporary_cells
 
@@ -59,19 +59,7 @@ def test_checkpoint_command_records_and_refuses_a_tampered_chain(
     database_server_url: str, run_prefix: str, tmp_path: Path
 ) -> None:
     prefix = f"{run_prefix}_vrec"
-    cli_settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        postwise_env="development",
-        database_url=database_server_url,
-        database_prefix=prefix,
-    )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("POSTWISE")},
-        "DATABASE_URL": database_server_url,
-        "DATABASE_PREFIX": prefix,
-        "POSTWISE_HOME": str(tmp_path),
-        "POSTWISE_ENV": "development",
-    }
+    cli_settings, env = development_cli(database_server_url, prefix, tmp_path)
 
     def postwise(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "postwise.cli", *args], env=env,
