@@ -12,32 +12,23 @@ import streamlit as st
 
 from postwise.settings import get_settings
 
-from .sources import Sources, open_sources
+from .sources import Sources, open_sources, sources_key
 
 CACHE_TTL_SECONDS = 30
 R = TypeVar("R")
 
 
-_opened: dict[tuple[object, ...], Sources] = {}
+_opened: dict[str, Sources] = {}
 
 
 def current_sources() -> Sources:
-    """The sources of the process's settings, opened once (pools are shared by sessions)."""
+    """The sources of the process's settings, opened once (pools are shared by sessions)
+    and again only when the settings name other ones."""
     settings = get_settings()
-    identity = (
-        settings.database_url,
-        settings.database_prefix,
-        settings.redis_url,
-        settings.mlflow_tracking_uri,
-        settings.mlflow_ui_url,
-        settings.dashboard_api_url,
-        settings.postwise_home,
-        settings.checkpoint_directory,  # the report folders are part of Sources too
-        settings.controls_report_directory,
-    )
-    if identity not in _opened:
-        _opened[identity] = open_sources(settings)
-    return _opened[identity]
+    key = sources_key(settings)
+    if key not in _opened:
+        _opened[key] = open_sources(settings)
+    return _opened[key]
 
 
 def load(query: Callable[..., R], *args: Any) -> R:

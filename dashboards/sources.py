@@ -93,12 +93,6 @@ def open_sources(settings: Settings) -> Sources:
         )
     cells = Cells.from_settings(settings, settings.database_url, read_only=True)
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    identity = "|".join(
-        [settings.database_url, settings.database_prefix, settings.redis_url or ""]
-        + [settings.mlflow_tracking_uri or "", settings.mlflow_ui_url]
-        + [str(settings.controls_report_directory), str(settings.checkpoint_directory)]
-        + [cells.url(region) for region in cells.regions]
-    )
     return Sources(
         cells=cells,
         redis=client,
@@ -109,8 +103,28 @@ def open_sources(settings: Settings) -> Sources:
         session_check_seconds=settings.dashboard_session_check_seconds,
         controls_report_dir=settings.controls_report_directory,
         audit_checkpoint_dir=settings.checkpoint_directory,
-        key=hashlib.sha256(identity.encode()).hexdigest()[:16],
+        key=sources_key(settings),
     )
+
+
+def sources_key(settings: Settings) -> str:
+    """What identifies the sources ``settings`` name: the same key, the same servers,
+    databases, MLflow, API and folders (the query cache and the opened sources use it)."""
+    identity = [
+        settings.database_url or "",
+        settings.database_prefix,
+        settings.redis_url or "",
+        settings.mlflow_tracking_uri or "",
+        settings.mlflow_ui_url,
+        settings.dashboard_api_url,
+        str(settings.dashboard_session_check_seconds),
+        str(settings.controls_report_directory),
+        str(settings.checkpoint_directory),
+        settings.control_database_url or "",
+        *(f"{region}={url}" for region, url in sorted(settings.region_database_urls.items())),
+        *settings.regions,
+    ]
+    return hashlib.sha256("|".join(identity).encode()).hexdigest()[:16]
 
 
 def concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
