@@ -156,6 +156,17 @@ def read_message(recipient: str, raw: bytes) -> TrackedMessage:
     return TrackedMessage(recipient, pixel, tuple(visible), tuple(hidden), unsubscribe, one_click)
 
 
+@dataclass(frozen=True)
+class SendContext:
+    """When a recipient's message counts as sent and which content variant it carries.
+
+    On a compressed clock a message scheduled hours ahead is delivered at once; its
+    recipient reads it as if it had arrived at ``sent_at``."""
+
+    sent_at: datetime
+    variant: str | None = None
+
+
 def plan_engagement(
     accepted: Sequence[tuple[str, bytes]],
     recipients: Mapping[str, Recipient],
@@ -164,13 +175,16 @@ def plan_engagement(
     sent_at: datetime | None = None,
     campaign_type: str = "marketing",
     variant: str | None = None,
+    context: Mapping[str, SendContext] | None = None,
 ) -> Plan:
     """What the recipients of ``accepted`` (``(address, raw message)`` pairs, as
     ``SimulatedEsp.counters.delivered`` holds them) do, drawn from their latent behaviour.
 
-    Addresses not in ``recipients`` (keyed by lower-case address) are skipped.
+    Addresses not in ``recipients`` (keyed by lower-case address) are skipped. ``context``
+    (keyed by lower-case address) overrides ``sent_at`` and ``variant`` per recipient.
     """
     sent_at = sent_at or datetime.now(UTC)
+    context = context or {}
     messages: list[TrackedMessage] = []
     actions: list[Action] = []
     seen: dict[str, int] = {}
@@ -183,12 +197,13 @@ def plan_engagement(
         messages.append(message)
         nth = seen[address.lower()] = seen.get(address.lower(), -1) + 1
         rng = np.random.default_rng([seed, recipient.index, nth, zlib.crc32(b"http")])
+        own = context.get(address.lower())
         events = simulate_send(
             recipient,
             None,
-            sent_at,
+            own.sent_at if own else sent_at,
             campaign_type,
-            variant,
+            own.variant if own else variant,
             rng,
             n_links=max(len(message.links), 1),
         )

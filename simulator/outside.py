@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from .engagement_http import EngagementReport, drive, plan_engagement
+from .engagement_http import EngagementReport, SendContext, drive, plan_engagement
 from .esp import EspBehaviour, SimulatedEsp, addresses_from_world
 from .reports import ReportPolicy
 from .world import Recipient, World
@@ -141,15 +141,17 @@ class SimulatedProviders:
         human_delay_seconds: float = 11.0,
         concurrency: int = 16,
         timeout_seconds: float = 10.0,
+        context: Mapping[str, SendContext] | None = None,
     ) -> EngagementReport:
         """Recipients of the messages accepted since the last call open, click and
-        unsubscribe over HTTP, by the world's ground truth (see ``engagement_http.drive``)."""
+        unsubscribe over HTTP, by the world's ground truth (see ``engagement_http.drive``);
+        ``context`` gives a recipient's send time and variant (see ``SendContext``)."""
         batch: list[tuple[str, bytes]] = []
         for name, esp in self.esps.items():
             delivered = esp.counters.delivered[self._engaged[name] :]
             self._engaged[name] += len(delivered)
             batch += delivered
-        plan = plan_engagement(batch, self.recipients, seed=self.options.seed)
+        plan = plan_engagement(batch, self.recipients, seed=self.options.seed, context=context)
         log.info("%d accepted messages: %d planned requests", len(batch), len(plan.actions))
         return asyncio.run(
             drive(

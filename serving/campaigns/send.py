@@ -10,6 +10,12 @@ at their best time, so the open rates of both arms measure the optimization and 
 campaign. Every other strategy's holdout receives nothing (arm ``not_sent``): it measures
 the campaign itself.
 
+Personalization: when the template version has variants, the region's personalization
+champion chooses one per recipient in one batch (:meth:`ModelServing.choose_variants`),
+holdout included (the holdout controls the send time, not the content); the message keeps
+the variant and the probability of choosing it, so clicks can be credited without bias.
+Without a champion each recipient gets a uniform choice.
+
 Consent and suppression follow the delivery worker's rules (``delivery.worker.store``):
 marketing and triggered mail needs granted ``marketing`` consent and no suppression;
 transactional mail needs no consent and is stopped only by hard bounces, complaints, spam
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +40,8 @@ from delivery.queue import NewMessage, enqueue_many
 from delivery.worker.store import CONSENT_PURPOSE, TRANSACTIONAL_SUPPRESSIONS
 from warehouse.db import Cells
 
+from ..modelserving.send_time import Contact
+from ..modelserving.service import ModelServing
 from .planning import NOT_SENT, SendTime, holdout_arm, is_held_out, next_optimal_time
 from .segments import compile_segment
 from .store import Campaign
@@ -53,6 +61,7 @@ class SendReport:
     optimal_times: int = 0
     fallback_times: int = 0
     by_region: dict[str, int] = field(default_factory=dict)
+    variants: Counter[str] = field(default_factory=Counter)  # by how they were chosen
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,12 +71,21 @@ class SendReport:
             "skipped": dict(sorted(self.skipped.items())),
             "send_time": {"optimal": self.optimal_times, "fallback": self.fallback_times},
             "queued_by_region": dict(sorted(self.by_region.items())),
+            "variants_chosen": dict(sorted(self.variants.items())),
         }
 
 
-def send_campaign(
-    cells: Cells, campaign: Campaign, template_version: int, now: datetime
-) -> SendReport:
+@dataclass(frozen=True)
+class Content:
+    """The template version a send uses and its variant keys (empty: no variants), with the
+    model serving that chooses among them (None: uniform choices)."""
+
+    template_version: int
+    variants: tuple[str, ...] = ()
+    chooser: ModelServing | None = None
+
+
+def send_campaign(cells: Cells, campaign: Campaign, content: Content, now: datetime) -> SendReport:
     """Queue ``campaign`` (its segment compiled already checked by the caller) in every
     region cell; each region commits on its own."""
     if campaign.sending_domain is None:
@@ -79,7 +97,7 @@ def send_campaign(
             if region in campaign.blocked_regions:
                 report.skipped["blocked_region"] += _count(conn, campaign, condition, params)
                 continue
-            _send_region(conn, region, campaign, template_version, condition, params, now, report)
+            _send_region(conn, region, campaign, content, condition, params, now, report)
     return report
 
 
@@ -97,7 +115,7 @@ def _send_region(
     conn: psycopg.Connection,
     region: str,
     campaign: Campaign,
-    template_version: int,
+    content: Content,
     condition: sql.Composable,
     params: list[Any],
     now: datetime,
@@ -114,7 +132,7 @@ def _send_region(
             "  AND (%s::text[] IS NULL OR s.reason = ANY(%s::text[]))), "
             "(SELECT k.status FROM consents k WHERE k.contact_id = c.contact_id "
             "  AND k.channel = 'email' AND k.purpose = %s), "
-            "t.best_hour_utc, t.fallback, c.email_blind_index, c.email_domain "
+            "t.best_hour_utc, t.fallback, c.email_blind_index, c.email_domain, c.time_zone "
             "FROM contacts c LEFT JOIN recipient_send_times t "
             "  ON t.contact_id = c.contact_id AND t.org_id = c.org_id "
             "WHERE c.org_id = %s AND {} ORDER BY c.contact_id"
@@ -131,7 +149,8 @@ def _send_region(
     held: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float, str]] = []
     arm = holdout_arm(campaign.send_strategy)
     batch: list[NewMessage] = []
-    for contact_id, status, suppressed, consent, best_slot, model_fallback, index, _ in rows:
+    recipients: list[Contact] = []
+    for contact_id, status, suppressed, consent, best_slot, model_fallback, index, _, zone in rows:
         reason = _skip_reason(transactional, status, suppressed, consent)
         if reason is None and bytes(index) in traps:
             trapped[bytes(index)] = traps[bytes(index)]
@@ -148,6 +167,7 @@ def _send_region(
             when = SendTime(None, fallback=False)  # the control arm: the unoptimized time
         else:
             when = _send_time(campaign, best_slot, model_fallback, now, report)
+        recipients.append(Contact(contact_id, zone))
         batch.append(
             NewMessage(
                 org_id=campaign.org_id,
@@ -156,11 +176,12 @@ def _send_region(
                 sending_domain=campaign.sending_domain or "",
                 campaign_id=campaign.campaign_id,
                 template_id=campaign.template_id,
-                template_version=template_version,
+                template_version=content.template_version,
                 scheduled_at=when.scheduled_at,
                 idempotency_key=f"campaign:{campaign.campaign_id}:{contact_id}",
             )
         )
+    batch = _with_variants(conn, region, campaign, content, recipients, batch, report)
     guard.refuse(conn, campaign.org_id, trapped)
     for start in range(0, len(batch), ENQUEUE_CHUNK):
         for queued in enqueue_many(conn, batch[start : start + ENQUEUE_CHUNK]):
@@ -178,6 +199,38 @@ def _send_region(
                 held,
             )
     report.held_out += len(held)
+
+
+def _with_variants(
+    conn: psycopg.Connection,
+    region: str,
+    campaign: Campaign,
+    content: Content,
+    recipients: list[Contact],
+    batch: list[NewMessage],
+    report: SendReport,
+) -> list[NewMessage]:
+    """``batch`` with each message's variant and its probability (unchanged without
+    variants)."""
+    if not content.variants or not batch:
+        return batch
+    if content.chooser is None:
+        share = 1.0 / len(content.variants)
+        report.variants["uniform"] += len(batch)
+        return [
+            replace(
+                m, variant=content.variants[i % len(content.variants)], variant_probability=share
+            )
+            for i, m in enumerate(batch)
+        ]
+    choices = content.chooser.choose_variants(
+        conn, region, campaign.org_id, recipients, content.variants
+    )
+    report.variants.update(choice.source for choice in choices)
+    return [
+        replace(m, variant=c.variant, variant_probability=c.probability)
+        for m, c in zip(batch, choices, strict=True)
+    ]
 
 
 def _skip_reason(

@@ -187,26 +187,74 @@ class ModelServing:
     ) -> Choice | None:
         if lookup.champion is None:
             return None
+        with self.cell(region) as conn:
+            contact = st.find_contacts(conn, org_id, [contact_id])[contact_id]
+            return self._modelled_choices(lookup, conn, org_id, [contact], variants)[0]
+
+    def _modelled_choices(
+        self,
+        lookup: Lookup,
+        conn: psycopg.Connection,
+        org_id: uuid.UUID,
+        contacts: Sequence[st.Contact],
+        variants: Sequence[str],
+    ) -> list[Choice | None]:
+        """The champion's choice for each contact, in order (None where it has none)."""
+        if lookup.champion is None or not contacts:
+            return [None] * len(contacts)
         try:
-            with self.cell(region) as conn:
-                contact = st.find_contacts(conn, org_id, [contact_id])[contact_id]
-                frame = st.features_of(conn, org_id, [contact], datetime.now(UTC))
+            frame = st.features_of(conn, org_id, contacts, datetime.now(UTC))
             frame["variants"] = ",".join(variants)
-            row = lookup.champion.model.predict(frame).iloc[0]
-            variant, probability = str(row["variant"]), float(row["probability"])
+            answers = lookup.champion.model.predict(frame)
+            picks = list(zip(answers["variant"], answers["probability"], strict=True))
         except psycopg.Error:
             raise
         except Exception as exc:
             log.warning("personalization champion failed to choose: %s", exc)
-            return None
-        if variant not in variants or not 0.0 < probability <= 1.0:
-            log.warning(
-                "personalization champion chose %r (p=%s) outside the offer", variant, probability
-            )
-            return None
-        return Choice(
-            variant, probability, "model", lookup.champion.version, lookup.degraded, lookup.reason
-        )
+            return [None] * len(contacts)
+        choices: list[Choice | None] = []
+        for variant, probability in picks:
+            variant, probability = str(variant), float(probability)
+            if variant not in variants or not 0.0 < probability <= 1.0:
+                log.warning(
+                    "personalization champion chose %r (p=%s) outside the offer",
+                    variant,
+                    probability,
+                )
+                choices.append(None)
+                continue
+            choices.append(
+                Choice(
+                    variant, probability, "model", lookup.champion.version, lookup.degraded,
+                    lookup.reason,
+                )
+            )  # fmt: skip
+        return choices
+
+    def choose_variants(
+        self,
+        conn: psycopg.Connection,
+        region: str,
+        org_id: uuid.UUID,
+        contacts: Sequence[st.Contact],
+        variants: Sequence[str],
+    ) -> list[Choice]:
+        """A variant for each of ``contacts`` (all in ``region``'s cell, read through
+        ``conn``) from the region's personalization champion in one batch; a uniform choice
+        where there is no champion or it cannot choose. For campaign sends."""
+        lookup = self.champions.lookup(PERSONALIZATION_MODEL, region)
+        modelled = self._modelled_choices(lookup, conn, org_id, contacts, variants)
+        choices = []
+        for choice in modelled:
+            if choice is None:
+                choice = Choice(
+                    self._rng.choice(list(variants)), 1.0 / len(variants), "uniform", None,
+                    lookup.degraded or lookup.champion is not None,
+                    lookup.reason or "the personalization model could not choose",
+                )  # fmt: skip
+            self.metrics.model_answers.labels("personalize", choice.source).inc()
+            choices.append(choice)
+        return choices
 
     def anomalies(self, org_id: uuid.UUID, hours: int, limit: int) -> AnomalyReport:
         """The organization's recent anomaly scores and active pauses in every cell."""

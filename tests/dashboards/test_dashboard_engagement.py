@@ -23,7 +23,7 @@ from dashboards.widgets import count_text, points_text, rate_text
 from postwise.dbt_env import dbt_environment
 from postwise.settings import Settings
 from serving.campaigns import store
-from serving.campaigns.send import send_campaign
+from serving.campaigns.send import Content, send_campaign
 from warehouse.db import Cells
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
@@ -169,7 +169,7 @@ def _seed_optimal_campaign(
                 "VALUES (%s, %s, %s, 15, 0.3, 'send_time', '1', false)",
                 (contact, org, slot),
             )
-    report = send_campaign(cells, campaign, 1, datetime.now(UTC))
+    report = send_campaign(cells, campaign, Content(1), datetime.now(UTC))
     assert report.queued == CONTACTS and 0 < report.held_out < CONTACTS
     expected = _deliver(cells, org, campaign.campaign_id)
     return org, campaign.campaign_id, name, expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import mlflow
 import pandas as pd
 import pytest
 from api_kit import Tenants, serve
+from campaign_kit import add_contact
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
 from ops_kit import CellRows, rows_fixture  # noqa: F401 (a fixture)
@@ -21,7 +23,13 @@ from ops_kit import CellRows, rows_fixture  # noqa: F401 (a fixture)
 from postwise.settings import Settings
 from serving.api.main import create_app
 from serving.auth import Role
+from serving.campaigns.send import Content, send_campaign
+from serving.campaigns.store import Campaign
 from serving.client import PostwiseClient
+from serving.modelserving import ChampionCache, mlflow_loader
+from serving.modelserving.service import ModelServing
+from serving.resilience.breakers import Breakers
+from serving.resilience.metrics import ApiMetrics
 from simulator.esp import free_port
 from warehouse.db import Cells
 
@@ -225,3 +233,35 @@ def test_a_champion_from_mlflow_scores_unscored_contacts_and_chooses_variants(
     assert answer["open_probability"] == pytest.approx(0.42) and not answer["degraded"]
     assert (choice["source"], choice["variant"], choice["probability"]) == ("model", "C", 0.8)
     assert 'postwise_api_model_answers_total{endpoint="send_time",source="model"} 1.0' in metrics
+
+
+def test_a_campaign_send_lets_the_region_s_champion_choose_each_variant(
+    tenants: Tenants, serving_cells: Cells, registry: str
+) -> None:
+    tenant = tenants.org("eu")
+    contacts = {add_contact(serving_cells, tenant.org_id, "eu") for _ in range(3)}
+    breakers = Breakers()
+    champions = ChampionCache(mlflow_loader(registry), breakers, wait_seconds=60.0)
+    chooser = ModelServing(serving_cells, champions, breakers, ApiMetrics(breakers))
+    now = datetime.now(UTC)
+    campaign = Campaign(
+        uuid.uuid4(), tenant.org_id, "Autumn", "marketing", None, 1, None, [], "now", 0.0,
+        "sending", None, "news.acme.example", {}, now, now, None,
+    )  # fmt: skip
+
+    modelled = send_campaign(serving_cells, campaign, Content(1, ("A", "B", "C"), chooser), now)
+    campaign = replace(campaign, campaign_id=uuid.uuid4())
+    uniform = send_campaign(serving_cells, campaign, Content(1, ("A", "B")), now)
+
+    assert modelled.as_dict()["variants_chosen"] == {"model": 3}
+    assert uniform.as_dict()["variants_chosen"] == {"uniform": 3}
+    with serving_cells.connection("eu") as conn:
+        rows = conn.execute(
+            "SELECT contact_id, campaign_id, variant, variant_probability FROM messages "
+            "WHERE org_id = %s",
+            (tenant.org_id,),
+        ).fetchall()
+    chosen = {(c, v, p) for c, k, v, p in rows if k != campaign.campaign_id}
+    assert chosen == {(c, "C", 0.8) for c in contacts}  # the champion picks the last offered
+    halves = [(v, p) for _, k, v, p in rows if k == campaign.campaign_id]
+    assert {v for v, _ in halves} == {"A", "B"} and {p for _, p in halves} == {0.5}

@@ -15,7 +15,7 @@ from campaign_kit import add_contact
 from compliance.crypto import PiiCipher
 from compliance.traps.store import sync
 from postwise.settings import Settings
-from serving.campaigns.send import send_campaign
+from serving.campaigns.send import Content, send_campaign
 from serving.campaigns.store import Campaign
 from warehouse.db import Cells
 
@@ -115,8 +115,8 @@ def test_a_campaign_send_skips_suppresses_and_counts_trap_contacts(
         "sending", None, "news.acme.example", {}, now, now, None,
     )  # fmt: skip
 
-    report = send_campaign(serving_cells, campaign, 1, now)
-    again = send_campaign(serving_cells, campaign, 1, now)
+    report = send_campaign(serving_cells, campaign, Content(1), now)
+    again = send_campaign(serving_cells, campaign, Content(1), now)
 
     assert (report.queued, dict(report.skipped)) == (1, {"spam_trap": 2})
     assert dict(again.skipped) == {"suppressed": 2}  # suppressed now, and not counted twice

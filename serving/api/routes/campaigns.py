@@ -17,10 +17,10 @@ from ...auth import Permission, Principal
 from ...campaigns import store
 from ...campaigns import templates as template_store
 from ...campaigns.segments import SegmentError, compile_segment
-from ...campaigns.send import send_campaign
+from ...campaigns.send import Content, send_campaign
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...webhooks import outbox
-from ..deps import CellsDep, SettingsDep, require
+from ..deps import CellsDep, ResourcesDep, SettingsDep, require
 from ..protobuf import ProtobufRoute
 from ..responses import AUTHENTICATED, errors
 from .domains import DOMAIN, DomainCheckerDep
@@ -151,6 +151,12 @@ class CampaignSendReport(BaseModel):
     )
     send_time: SendTimeCounts
     queued_by_region: dict[str, int] = Field(examples=[{"eu": 600, "na": 340}])
+    variants_chosen: dict[str, int] = Field(
+        default_factory=dict,
+        examples=[{"model": 930, "uniform": 10}],
+        description="messages whose dynamic-content variant the personalization model "
+        "chose, or a uniform choice (no champion); empty when the template has no variants",
+    )
 
 
 def _public(campaign: store.Campaign) -> CampaignPublic:
@@ -292,15 +298,16 @@ def send(
     cells: CellsDep,
     checker: DomainCheckerDep,
     settings: SettingsDep,
+    resources: ResourcesDep,
 ) -> CampaignSendReport:
     try:
         with cells.connection("control") as conn:
             campaign = store.get(conn, principal.org_id, campaign_id)
             if campaign.template_id is None:
                 raise ValidationFailed("campaign_template_invalid", "the campaign has no template")
-            version = template_store.version(
+            pinned = template_store.version(
                 conn, principal.org_id, campaign.template_id, campaign.template_version
-            ).version
+            )
     except (template_store.TemplateStoreError, psycopg.DataError) as exc:
         raise _translate(exc) from None
     if campaign.status == "cancelled":
@@ -313,7 +320,10 @@ def send(
             "sending_domain_failed_checks",
             f"{campaign.sending_domain} fails its prechecks: {'; '.join(checks.problems)}",
         )
-    report = send_campaign(cells, campaign, version, datetime.now(UTC))
+    version = pinned.version
+    keys = tuple(str(v["key"]) for v in pinned.variants if v.get("key") is not None)
+    content = Content(version, keys, resources.ops.models)
+    report = send_campaign(cells, campaign, content, datetime.now(UTC))
     with cells.connection("control") as conn:
         store.mark_sent(conn, campaign_id, version)
         if report.queued:
