@@ -25,6 +25,7 @@ log = logging.getLogger("benchmarks")
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+DEFAULT_TIMEOUT = 2 * 3600.0
 COLUMNS = ("benchmark", "metric", "value", "baseline", "ratio", "target", "meets")
 
 
@@ -38,6 +39,21 @@ def discover() -> list[str]:
         if any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body):
             names.append(path.stem)
     return names
+
+
+def own_timeout(name: str) -> float | None:
+    """The ``RUN_TIMEOUT_SECONDS = <number>`` a benchmark module declares (one that runs
+    longer than the runner's default by design, with deadlines of its own), else None."""
+    tree = ast.parse((HERE / f"{name}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "RUN_TIMEOUT_SECONDS" for t in node.targets
+        ):
+            try:
+                return float(ast.literal_eval(node.value))
+            except ValueError:
+                return None
+    return None
 
 
 def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
@@ -121,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=2 * 3600,
-        help="seconds one benchmark may take before it is stopped",
+        default=None,
+        help="seconds one benchmark may take before it is stopped (default 2 h, or the "
+        "RUN_TIMEOUT_SECONDS the benchmark declares)",
     )
     args = parser.parse_args(argv)
     setup_logging()
@@ -135,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, ...]] = []
     failed = False
     for name in args.names or available:
-        report = run_one(name, args.quick, args.timeout)
+        timeout = args.timeout or own_timeout(name) or DEFAULT_TIMEOUT
+        report = run_one(name, args.quick, timeout)
         failed = failed or "error" in report
         (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
         rows += table_rows(report)
