@@ -6,7 +6,7 @@
     postwise simulate world ...           the simulated ESPs of the default routes and the
                                           inbound listener, until Ctrl-C
     postwise simulate campaign ...        one campaign through the whole path, by route
-    postwise demo                         all of the above, then a summary
+    postwise demo [--timings FILE]        the whole loop, then a report (HTML and summary)
     postwise up                           start the services and print their URLs
     postwise dashboards [--host H] [--port P]
                                           the Streamlit dashboards alone, on the configured
@@ -53,6 +53,8 @@ from . import admin_cli, archive_cli, audit_cli, compliance_cli, ops_cli, traps_
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
+from .demo_api import ApiStepFailed
+from .demo_steps import StepFailed
 from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
 
@@ -190,7 +192,9 @@ def _simulate_campaign(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import run_demo
 
-    return run_demo(settings, contacts=args.contacts, days=args.days, seed=args.seed)
+    return run_demo(
+        settings, contacts=args.contacts, days=args.days, seed=args.seed, timings=args.timings
+    )
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -462,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=_positive_int, default=DEMO_CONTACTS)
     demo.add_argument("--days", type=_positive_int, default=60)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--timings", metavar="FILE", help="write each stage's start and end (JSON) to FILE"
+    )
     demo.set_defaults(handler=_demo)
 
     up = sub.add_parser("up", help="start every service and UI, print the URLs, run until Ctrl-C")
@@ -571,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         WarehouseError,
         ComplianceError,
         DemoError,
+        ApiStepFailed,
+        StepFailed,
         BootstrapError,
     ) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -1,19 +1,28 @@
-"""`postwise demo`: the whole loop as far as it is built, on embedded defaults."""
+"""`postwise demo`: the whole loop on embedded defaults, ending with a report.
+
+Services and migrations; a simulated history (once); every Dagster asset (dbt, training,
+scoring, compliance); a campaign made and sent over the API with send-time optimization,
+the personalization model choosing variants and a holdout sent at once, delivered to the
+simulator's providers with outcomes back through the inbound listener and the tracking
+endpoints; an incremental refresh; a retrain recording whether each challenger was
+promoted; an injected account takeover that the anomaly model must catch and whose sender
+the pause sensor must pause; the audit chains verified. The report is an HTML file with
+charts (``reports/demo-<time>.html`` under the home folder) and a terminal summary.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -26,47 +35,164 @@ from warehouse.model_outputs import active_pauses, resume_sender
 from warehouse.partitions import ensure_partitions_ahead
 from warehouse.stats import summarize_cell
 
-from .console import echo, output_to_file, table
-from .launcher import child_environment, ensure_dbt_manifest
+from .console import echo, table
+from .demo_api import (
+    PlannedSend,
+    issue_demo_key,
+    release_schedule,
+    resume_paused,
+    send_campaign_through_api,
+)
+from .demo_figures import bandit_result, send_time_uplift, sender_series
+from .demo_report import LoopReport, summary_lines, write_html
+from .demo_steps import StageClock, inject_and_catch, promotions, run_pass
+from .launcher import child_environment
 from .runtime import ServiceUrls, open_cells, resolve_services
-from .settings import Settings, get_settings
+from .settings import Settings
 from .stack import api_process, outside_world
 
 if TYPE_CHECKING:
     from delivery.worker import Worker, WorkerOptions
+    from pipelines.build import Planned
+    from simulator.engagement_http import SendContext
+    from simulator.world import Recipient
 
 log = logging.getLogger(__name__)
 
 
-def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
-    """Start services, migrate, simulate a history (once), refresh rollups, print a summary."""
-    from simulator.catalog import org_id_for
-    from simulator.history import HistoryOptions, simulate_history
+def run_demo(
+    settings: Settings, *, contacts: int, days: int, seed: int, timings: str | None = None
+) -> int:
+    """The whole loop (see above); ``timings`` names a JSON file for each stage's start and
+    end. Returns 0 when the incident was caught and every audit chain verified."""
+    from simulator.catalog import VARIANTS, org_id_for
+    from simulator.outside import history_world
 
     began = time.monotonic()
-    urls = resolve_services(settings)
-    echo(f"postgresql  {urls.database_url}{'  (embedded)' if urls.embedded_database else ''}")
-    echo(f"redis       {urls.redis_url}{'  (embedded)' if urls.embedded_redis else ''}")
-    with open_cells(settings, urls.database_url) as cells:
-        applied = migrate_all(cells)
+    clock = StageClock(timings)
+    report = LoopReport()
+    with clock.stage("services and migrations"):
+        urls = resolve_services(settings)
+        echo(f"postgresql  {urls.database_url}{'  (embedded)' if urls.embedded_database else ''}")
+        echo(f"redis       {urls.redis_url}{'  (embedded)' if urls.embedded_redis else ''}")
+        with open_cells(settings, urls.database_url) as cells:
+            applied = migrate_all(cells)
         echo(
             f"migrations  {sum(len(v) for v in applied.values())} applied "
             f"to {len(applied)} databases"
         )
-
-        options = HistoryOptions(contacts=contacts, days=days, seed=seed)
-        org_id = org_id_for(options.org_slug)
-        existing = _contacts_of(cells, org_id)
-        if existing >= contacts:
-            echo(f"history     reusing the {existing:,} contacts already simulated")
-        else:
-            echo(f"history     simulating {contacts:,} contacts over {days} days (seed {seed})")
-            result = simulate_history(cells, settings, options, progress=True)
-            echo(result.describe())
-
+    with clock.stage("simulated history"), open_cells(settings, urls.database_url) as cells:
+        _ensure_history(settings, cells, contacts, days, seed)
+    with clock.stage("assets (dbt, training, scoring, compliance)"):
         tracking_uri = _build_assets(settings, urls)
+    _print_warehouse(settings, urls, tracking_uri)
+    with clock.stage("campaign through the API"), open_cells(settings, urls.database_url) as cells:
+        options = CampaignOptions(
+            contacts=contacts, days=days, seed=seed, through_api=True,
+            deadline_seconds=240.0 + 0.06 * contacts,
+        )  # fmt: skip
+        campaign = run_campaign(settings, cells, urls.database_url, urls.redis_url, options)
+        echo(f"\ncampaign {campaign.campaign_id}: {campaign.messages:,} messages, by route")
+        echo(campaign_table(campaign.routes))
+        held = campaign.statuses["queued"] + campaign.statuses["deferred"]
+        if held:
+            echo(f"held back by the throttle, still queued: {held:,}")
+        report.campaign_id, report.routes = str(campaign.campaign_id), campaign.routes
+    retrain_began_ms = int(time.time() * 1000)
+    today = datetime.now(UTC).date()
+    with clock.stage("incremental refresh"):
+        run_pass(settings, urls, "refresh", lambda: _plans(settings, "refresh", today))
+    with clock.stage("retrain and rescore"):
+        run_pass(settings, urls, "retrain", lambda: _plans(settings, "retrain", today))
+        report.promotions = promotions(tracking_uri, settings.regions, retrain_began_ms)
+    world = history_world(seed, contacts, days)
+    org_id = org_id_for(options.org_slug)
+    with clock.stage("uplift and bandit figures"), open_cells(settings, urls.database_url) as cells:
+        recipients = list(world.recipients())
+        report.uplift = send_time_uplift(
+            cells, campaign.campaign_id, campaign.plan, recipients, seed
+        )
+        chosen = campaign.api_report.get("variants_chosen", {})
+        report.bandit = bandit_result(
+            cells, campaign.campaign_id, campaign.plan, recipients,
+            dict(chosen) if isinstance(chosen, dict) else {}, [str(v["key"]) for v in VARIANTS],
+        )  # fmt: skip
+    with clock.stage("injected incident"), open_cells(settings, urls.database_url) as cells:
+        region, domain = _incident_sender(cells, org_id)
+        report.caught = inject_and_catch(settings, urls, cells, org_id, region, domain, seed)
+        report.series = sender_series(cells, region, org_id, domain)
+    with clock.stage("compliance and audit"):
+        run_pass(settings, urls, "compliance", lambda: _plans(settings, "compliance", today))
+        with open_cells(settings, urls.database_url) as cells:
+            audit_text, report.audit = audit_reports(settings, cells)
+    report.stages = clock.seconds()
+    path = settings.home / "reports" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}.html"
+    tables = [("Sends by route", campaign_table(campaign.routes)), ("Audit chains", audit_text)]
+    write_html(report, path, tables)
+    echo("")
+    echo(audit_text)
+    echo("")
+    for line in summary_lines(report):
+        echo(line)
+    echo(f"\nreport      {path}")
+    echo(f"demo finished in {time.monotonic() - began:.0f} s")
+    caught = report.caught is not None and report.caught.caught
+    intact = all(r.intact for r in report.audit)
+    return 0 if caught and intact else 1
 
-        rows, events = [], Counter[str]()
+
+def _ensure_history(settings: Settings, cells: Cells, contacts: int, days: int, seed: int) -> None:
+    """Simulate the history once; a later run with as many contacts reuses it."""
+    from simulator.catalog import org_id_for
+    from simulator.history import HistoryOptions, simulate_history
+
+    options = HistoryOptions(contacts=contacts, days=days, seed=seed)
+    existing = _contacts_of(cells, org_id_for(options.org_slug))
+    if existing >= contacts:
+        echo(f"history     reusing the {existing:,} contacts already simulated")
+        return
+    echo(f"history     simulating {contacts:,} contacts over {days} days (seed {seed})")
+    echo(simulate_history(cells, settings, options, progress=True).describe())
+
+
+def _plans(settings: Settings, name: str, day: date) -> list[Planned]:
+    """The steps of one of the demo's later Dagster passes."""
+    from pipelines.build import compliance_plan, feature_plan, learning_plan
+
+    steps: list[Planned] = []
+    for region in settings.regions:
+        if name == "refresh":
+            steps += feature_plan(region, day, full_refresh=False)
+        elif name == "retrain":
+            steps += learning_plan(region)
+    if name == "compliance":
+        steps += compliance_plan(settings.regions)
+    return steps
+
+
+def _incident_sender(cells: Cells, org_id: uuid.UUID) -> tuple[str, str]:
+    """The region and sending domain with the most transactional mail: the account the
+    incident takes over."""
+    best: tuple[int, str, str] = (-1, "", "")
+    for region in cells.regions:
+        with cells.connection(region) as conn:
+            row = conn.execute(
+                "SELECT sending_domain, count(*) FROM messages WHERE org_id = %s "
+                "AND campaign_type <> 'marketing' AND sending_domain IS NOT NULL "
+                "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+                (org_id,),
+            ).fetchone()
+        if row and int(row[1]) > best[0]:
+            best = (int(row[1]), region, str(row[0]))
+    if best[0] < 0:
+        raise DemoError("the organization has no transactional sender to take over")
+    return best[1], best[2]
+
+
+def _print_warehouse(settings: Settings, urls: ServiceUrls, tracking_uri: str) -> None:
+    """Cells, events, marts and champions after the first build."""
+    rows, events = [], Counter[str]()
+    with open_cells(settings, urls.database_url) as cells:
         for region in cells.regions:
             with cells.connection(region) as conn:
                 ensure_partitions_ahead(
@@ -99,31 +225,16 @@ def run_demo(settings: Settings, *, contacts: int, days: int, seed: int) -> int:
         )
     )
     echo("")
-    campaign_began = time.monotonic()
-    with open_cells(settings, urls.database_url) as cells:
-        campaign = run_campaign(
-            settings,
-            cells,
-            urls.database_url,
-            urls.redis_url,
-            CampaignOptions(contacts=contacts, days=days, seed=seed),
-        )
-    echo("")
-    echo(f"campaign {campaign.campaign_id}: {campaign.messages:,} messages, outcome by route")
-    echo(campaign_table(campaign.routes))
-    held = campaign.statuses["queued"] + campaign.statuses["deferred"]
-    if held:
-        echo(f"held back by the throttle, still queued: {held:,}")
-    echo(f"campaign step took {time.monotonic() - campaign_began:.0f} s")
-    echo("")
-    with open_cells(settings, urls.database_url) as cells:
-        echo(audit_table(settings, cells))
-    echo(f"\ndemo finished in {time.monotonic() - began:.0f} s")
-    return 0
 
 
 def audit_table(settings: Settings, cells: Cells) -> str:
     """Every audit chain verified against its checkpoints, then anchored with a new one."""
+    return audit_reports(settings, cells)[0]
+
+
+def audit_reports(settings: Settings, cells: Cells) -> tuple[str, list[Any]]:
+    """Every audit chain verified against its checkpoints, then anchored with a new one:
+    the table and the verification reports."""
     from compliance.audit.cells import checkpoint_cells, verify_cells
     from compliance.audit.checkpoints import load_signing_key
 
@@ -140,7 +251,8 @@ def audit_table(settings: Settings, cells: Cells) -> str:
             [report.database, f"{report.entries:,}", verdict, report.checkpoints_matched,
              anchor.name if anchor else "-"]
         )  # fmt: skip
-    return table(["audit chain", "entries", "verified", "checkpoints matched", "new"], rows)
+    headers = ["audit chain", "entries", "verified", "checkpoints matched", "new"]
+    return table(headers, rows), list(reports)
 
 
 def _contacts_of(cells: Cells, org_id: uuid.UUID) -> int:
@@ -156,26 +268,17 @@ def _contacts_of(cells: Cells, org_id: uuid.UUID) -> int:
 def _build_assets(settings: Settings, urls: ServiceUrls) -> str:
     """Materialize every Dagster asset of every region cell, recorded in DAGSTER_HOME;
     returns the MLflow tracking URI the models were logged to."""
-    import dagster as dg
+    from pipelines.build import compliance_plan, feature_plan, learning_plan
 
-    env = child_environment(settings, urls)
-    ensure_dbt_manifest(env)
-    os.environ.update(env)  # the Dagster resources read DATABASE_URL and friends
-    get_settings.cache_clear()
-    from pipelines.build import BuildStep, build_everything
+    def everything() -> list[Planned]:
+        day = datetime.now(UTC).date()
+        steps: list[Planned] = []
+        for region in settings.regions:
+            steps += feature_plan(region, day) + learning_plan(region)
+        return steps + compliance_plan(settings.regions)
 
-    log_path = settings.home / "logs" / "demo-assets.log"
-    echo(f"assets      materializing every asset through Dagster (log: {log_path})")
-    with output_to_file(log_path) as say, dg.DagsterInstance.get() as instance:
-
-        def show(step: BuildStep) -> None:
-            state = "ok" if step.success else "FAILED"
-            say(f"assets      {step.region:<5} {step.what:<34} {state} in {step.seconds:.0f} s")
-
-        steps = build_everything(instance, datetime.now(UTC).date(), on_step=show)
-    if not all(step.success for step in steps):
-        raise DemoError(f"some assets failed to materialize; see the runs in {env['DAGSTER_HOME']}")
-    return env["MLFLOW_TRACKING_URI"]
+    run_pass(settings, urls, "assets", everything)
+    return child_environment(settings, urls)["MLFLOW_TRACKING_URI"]
 
 
 def _champions(settings: Settings, database_url: str, tracking_uri: str) -> list[list[str]]:
@@ -281,6 +384,8 @@ class CampaignOptions:
     progress_every_seconds: float = 5.0
     after_accept_bounce_rate: float = 0.005  # DSNs beyond the world's disabled mailboxes
     extra_complaint_rate: float = 0.0  # complaints beyond the world's latent truth
+    through_api: bool = False  # made and sent over the API, send-time optimized
+    holdout_share: float = 0.2  # the send-time control arm (through the API)
 
 
 @dataclass(frozen=True)
@@ -309,6 +414,8 @@ class CampaignResult:
     routes: list[RouteRow]
     reports: dict[str, int]
     seconds: float
+    plan: list[PlannedSend] = field(default_factory=list)  # through the API: the schedule
+    api_report: dict[str, object] = field(default_factory=dict)
 
 
 def run_campaign(
@@ -321,33 +428,12 @@ def run_campaign(
 ) -> CampaignResult:
     """Send one campaign through the whole path and read its outcome back (see above)."""
     from delivery.worker.wiring import worker_options
-    from simulator.catalog import VARIANTS, org_id_for
+    from simulator.catalog import org_id_for
     from simulator.esp import free_port
     from simulator.outside import history_world, recipients_by_address
 
     began = time.monotonic()
     org_id = org_id_for(options.org_slug)
-    campaign_id = uuid.uuid4()
-    with cells.connection("control") as conn:
-        template_id = _campaign_template(conn, org_id, VARIANTS)
-        conn.execute(
-            "INSERT INTO campaigns (campaign_id, org_id, name, campaign_type, template_id, "
-            "template_version, send_strategy, status, scheduled_at) "
-            "VALUES (%s, %s, %s, 'marketing', %s, 1, 'immediate', 'sending', now())",
-            (campaign_id, org_id, f"Demo campaign {datetime.now(UTC):%Y-%m-%d %H:%M}",
-             template_id),
-        )  # fmt: skip
-    queued = _enqueue_campaign(
-        cells, org_id, campaign_id, template_id, options, settings.warmup_days, say
-    )
-    total = sum(queued.values())
-    if total == 0:
-        raise DemoError(f"organization {options.org_slug!r} has no consenting contacts")
-    say(
-        f"campaign    {total:,} messages queued ("
-        + ", ".join(f"{r} {n:,}" for r, n in queued.items())
-        + f") in {time.monotonic() - began:.1f} s"
-    )
     world = history_world(options.seed, options.contacts, options.days)
     recipients = recipients_by_address(world)
     ports = {name: free_port() for name in settings.delivery_routes}
@@ -370,6 +456,21 @@ def run_campaign(
             f"campaign    API {api_url}, providers on ports "
             + ", ".join(f"{n} {p}" for n, p in ports.items())
             + f", inbound listener on {outside.listener_port}"
+        )
+        if options.through_api:
+            campaign_id, queued, plan, api_report = _queue_through_api(
+                cells, api_url, org_id, options, settings, say
+            )
+        else:
+            campaign_id, queued = _queue_directly(cells, org_id, options, settings, say)
+            plan, api_report = [], {}
+        total = sum(queued.values())
+        if total == 0:
+            raise DemoError(f"organization {options.org_slug!r} has no consenting contacts")
+        say(
+            f"campaign    {total:,} messages queued ("
+            + ", ".join(f"{r} {n:,}" for r, n in queued.items())
+            + f") in {time.monotonic() - began:.1f} s"
         )
         run_settings = run_settings.model_copy(update={"tracking_base_url": api_url})
         worker_runs = [
@@ -404,19 +505,109 @@ def run_campaign(
             f"engagement  recipients of {outside.providers.accepted():,} accepted messages act "
             f"on the tracking endpoints (people after {options.human_delay_seconds:g} s)"
         )
-        report = outside.providers.engage(human_delay_seconds=options.human_delay_seconds)
+        report = outside.providers.engage(
+            human_delay_seconds=options.human_delay_seconds,
+            context=send_contexts(plan, world.recipients()),
+        )
         say(
             f"engagement  {len(report.outcomes):,} requests in {time.monotonic() - sent_at:.0f} s:"
             f" {report.count('open'):,} opens, {report.count('click'):,} clicks, "
             f"{report.count('unsubscribe'):,} unsubscribes, {len(report.failures):,} failed"
         )
         reports = dict(outside.providers.reports_sent())
-    with cells.connection("control") as conn:
-        conn.execute("UPDATE campaigns SET status = 'sent' WHERE campaign_id = %s", (campaign_id,))
+    if not options.through_api:
+        with cells.connection("control") as conn:
+            conn.execute(
+                "UPDATE campaigns SET status = 'sent' WHERE campaign_id = %s", (campaign_id,)
+            )
     routes = campaign_routes(cells, campaign_id, started_at)
     return CampaignResult(
-        campaign_id, org_id, total, statuses, routes, reports, time.monotonic() - began
+        campaign_id, org_id, total, statuses, routes, reports, time.monotonic() - began,
+        plan, api_report,
+    )  # fmt: skip
+
+
+def _queue_directly(
+    cells: Cells,
+    org_id: uuid.UUID,
+    options: CampaignOptions,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> tuple[uuid.UUID, dict[str, int]]:
+    """The campaign written straight into the control database and queued in each cell,
+    variants in turn (what `postwise simulate campaign` does)."""
+    from simulator.catalog import VARIANTS
+
+    campaign_id = uuid.uuid4()
+    with cells.connection("control") as conn:
+        template_id = _campaign_template(conn, org_id, VARIANTS)
+        conn.execute(
+            "INSERT INTO campaigns (campaign_id, org_id, name, campaign_type, template_id, "
+            "template_version, send_strategy, status, scheduled_at) "
+            "VALUES (%s, %s, %s, 'marketing', %s, 1, 'immediate', 'sending', now())",
+            (campaign_id, org_id, f"Demo campaign {datetime.now(UTC):%Y-%m-%d %H:%M}",
+             template_id),
+        )  # fmt: skip
+    queued = _enqueue_campaign(
+        cells, org_id, campaign_id, template_id, options, settings.warmup_days, say
     )
+    return campaign_id, queued
+
+
+def _queue_through_api(
+    cells: Cells,
+    api_url: str,
+    org_id: uuid.UUID,
+    options: CampaignOptions,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> tuple[uuid.UUID, dict[str, int], list[PlannedSend], dict[str, object]]:
+    """The campaign made and sent over the API (see :mod:`.demo_api`), then released on
+    the compressed clock."""
+    from serving.client import PostwiseClient
+    from simulator.catalog import NEWSLETTER_HTML, VARIANTS
+
+    domains = []
+    for region in cells.regions:
+        with cells.connection(region) as conn:
+            domain, why = _sending_domain(conn, options.org_slug, settings.warmup_days)
+        domains.append(domain)
+        if why:
+            say(f"campaign    {region} would send from {domain}: {why}")
+    domain = Counter(domains).most_common(1)[0][0]
+    for resumed in resume_paused(cells, org_id, domain):
+        log.warning("resumed %s (paused in %s)", domain, resumed)
+    api_key, private_pem = issue_demo_key(cells, options.org_slug, settings.regions)
+    client = PostwiseClient(api_url, api_key, private_pem, timeout=600.0)
+    try:
+        sent = send_campaign_through_api(
+            client, domain, VARIANTS, NEWSLETTER_HTML, options.holdout_share, say
+        )
+    finally:
+        client.close()
+    plan = release_schedule(cells, sent.campaign_id)
+    later = sum(1 for p in plan if p.scheduled_at > datetime.now(UTC))
+    say(
+        f"clock       {later:,} messages scheduled over the next 24 h released now; each "
+        "recipient reads theirs as if it arrived at its scheduled time"
+    )
+    return sent.campaign_id, sent.queued_by_region, plan, sent.report
+
+
+def send_contexts(
+    plan: Sequence[PlannedSend], recipients: Iterable[Recipient]
+) -> dict[str, SendContext]:
+    """Each planned recipient's send time and variant, by lower-case address."""
+    from simulator.engagement_http import SendContext
+
+    by_contact = {p.contact_id: p for p in plan}
+    return {
+        r.email.lower(): SendContext(
+            by_contact[r.contact_id].scheduled_at, by_contact[r.contact_id].variant
+        )
+        for r in recipients
+        if r.contact_id in by_contact
+    }
 
 
 def _counts(counts: Mapping[str, int]) -> str:
