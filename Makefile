@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo up down test bench bench-tools browser-tools lint format clean proto
+.PHONY: setup demo up down test bench chaos bench-tools browser-tools lint format clean proto
 
 setup: $(STAMP)  ## create .venv and install the pinned dependencies (quick no-op when current)
 
@@ -29,6 +29,11 @@ test: setup browser-tools  ## the whole test suite on real PostgreSQL and Redis
 
 bench: setup bench-tools  ## run every benchmark and write benchmarks/results/summary.md
 	$(BIN)/python -m benchmarks
+
+# Not part of bench: a 20,000-message campaign on private services while workers are killed,
+# PostgreSQL restarts, routes fail or slow down and bad requests hit the API (README, Chaos).
+chaos: setup  ## the chaos suite: prints one JSON object, exit 0 only when every check holds
+	$(BIN)/python -m benchmarks._chaos $(CHAOS_ARGS)
 
 # The delivery benchmark measures against Postfix (smtp-sink, smtp-source and a private
 # instance). Installed non-interactively on Debian/Ubuntu when missing, never configured as
