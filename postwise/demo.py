@@ -429,6 +429,7 @@ def run_campaign(
     """Send one campaign through the whole path and read its outcome back (see above)."""
     from delivery.worker.wiring import worker_options
     from simulator.catalog import org_id_for
+    from simulator.dns import DnsServer, sender_records
     from simulator.esp import free_port
     from simulator.outside import history_world, recipients_by_address
 
@@ -437,12 +438,22 @@ def run_campaign(
     world = history_world(options.seed, options.contacts, options.days)
     recipients = recipients_by_address(world)
     ports = {name: free_port() for name in settings.delivery_routes}
+    dns_server = DnsServer()  # the sender's SPF and DMARC, for the API's prechecks
+    sender_records(
+        dns_server, [f"news.{options.org_slug}.example", f"mail.{options.org_slug}.example"]
+    )
     run_settings = settings.model_copy(
-        update={"simulated_esp_ports": ports, "worker_poll_seconds": 0.5}
+        update={
+            "simulated_esp_ports": ports,
+            "worker_poll_seconds": 0.5,
+            "dns_resolver_address": dns_server.address,
+            "dns_resolver_port": dns_server.port,
+        }
     )
     started_at = datetime.now(UTC) - timedelta(minutes=1)
     log_path = settings.home / "logs" / "demo-api.log"
     with (
+        dns_server,
         api_process(run_settings, database_url, redis_url, free_port(), log_path) as api_url,
         outside_world(
             run_settings, cells, redis_url, recipients, listener_port=free_port(),
