@@ -15,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-demo: setup  ## start embedded services, migrate, simulate a history, print a summary
+demo: setup  ## the whole loop on embedded defaults, ending with an HTML report and a summary
 	$(BIN)/postwise demo
 
 up: setup  ## start every service and print their URLs
