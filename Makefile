@@ -33,7 +33,7 @@ bench: setup bench-tools  ## run every benchmark and write benchmarks/results/su
 # Not part of bench: a 20,000-message campaign on private services while workers are killed,
 # PostgreSQL restarts, routes fail or slow down and bad requests hit the API (README, Chaos).
 chaos: setup  ## the chaos suite: prints one JSON object, exit 0 only when every check holds
-	$(BIN)/python -m benchmarks._chaos $(CHAOS_ARGS)
+	@$(BIN)/python -m benchmarks._chaos $(CHAOS_ARGS)
 
 # The delivery benchmark measures against Postfix (smtp-sink, smtp-source and a private
 # instance). Installed non-interactively on Debian/Ubuntu when missing, never configured as

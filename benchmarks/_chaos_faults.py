@@ -10,7 +10,6 @@ campaign ids, an unknown path, a wrong method), each of which must get a 4xx ans
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -126,7 +125,3 @@ class BadRequests:
                 if status is not None and status >= 500:
                     log.warning("bad request %s answered %d", kind, status)
                 self.answers.append(Answer(kind, status, during or self.outage()))
-
-
-def json_line(value: object) -> str:
-    return json.dumps(value, sort_keys=False, default=str)

@@ -112,6 +112,7 @@ class ChaosRun:
             api_process(settings, server_url, redis_url, api_port, self.home / "logs/api.log")
         )
         settings = settings.model_copy(update={"tracking_base_url": api_url})
+        self.settings = settings
         outside = stack.enter_context(self._outside(settings, cells, redis_url, ports))
         env = {
             **settings_environment(settings, server_url, redis_url),
@@ -157,8 +158,8 @@ class ChaosRun:
         log.info("history: %s (%.0f s)", result.describe(), time.monotonic() - began)
 
     def _checkpoint(self, settings: Settings, cells: Cells) -> None:
-        """Sign a checkpoint of every audit chain's head before the chaos: the end
-        verifies each chain against it."""
+        """Sign a checkpoint of every audit chain's head (before the chaos and after the
+        restart): the end verifies each chain against them."""
         from compliance.audit.cells import checkpoint_cells
         from compliance.audit.checkpoints import load_signing_key
 
@@ -259,6 +260,10 @@ class ChaosRun:
         self.outage_until = time.monotonic() + OUTAGE_GRACE_SECONDS
         cells.close()  # its pools hold connections the restart cut; new ones open on use
         self.restarts.append(restart)
+        try:  # the chains written so far, through the restart, anchored for the end's check
+            self._checkpoint(self.settings, cells)
+        except psycopg.Error as exc:
+            log.warning("no audit checkpoint after the restart: %s", exc)
         log.info("postgresql restarted: down %.1f s with %d messages in flight",
                  restart.downtime_seconds, restart.in_flight)  # fmt: skip
 
