@@ -108,7 +108,7 @@ def tally_answers(answers: Iterable[Answer]) -> dict[str, object]:
     """Bad requests by status and by kind; 5xx split by whether PostgreSQL was down."""
     by_status: Counter[str] = Counter()
     by_kind: dict[str, Counter[str]] = {}
-    server_errors = outage_503 = no_answer = 0
+    server_errors = outage_503 = outage_other = no_answer = 0
     for answer in answers:
         label = str(answer.status) if answer.status is not None else "no_answer"
         by_status[label] += 1
@@ -120,11 +120,13 @@ def tally_answers(answers: Iterable[Answer]) -> dict[str, object]:
                 outage_503 += 1
             else:
                 server_errors += 1
+                outage_other += answer.during_outage
     return {
         "sent": sum(by_status.values()),
         "by_status": dict(sorted(by_status.items())),
         "by_kind": {kind: dict(sorted(c.items())) for kind, c in sorted(by_kind.items())},
         "server_errors": server_errors,
+        "server_errors_while_postgresql_down": outage_other,  # of server_errors
         "unavailable_while_postgresql_down": outage_503,
         "no_answer": no_answer,
     }

@@ -44,6 +44,7 @@ from postwise.stack import (
     outside_world,
     settings_environment,
 )
+from simulator.esp import free_port
 from warehouse.db import Cells
 
 log = logging.getLogger("benchmarks.chaos")
@@ -67,6 +68,8 @@ WORKER_ENVIRONMENT = {
 
 
 class ChaosRun:
+    """One run: ``execute`` sets up, drives the chaos, and returns the report."""
+
     def __init__(self, args: argparse.Namespace, home: Path, stack: ExitStack) -> None:
         self.args = args
         self.home = home
@@ -76,13 +79,12 @@ class ChaosRun:
         self.outage_until = 0.0  # monotonic time the PostgreSQL outage (with grace) ends
         self.outage_from = float("inf")
         self.seconds: dict[str, float] = {}
+        self.settings: Settings | None = None  # with the API's address, once it runs
 
     def in_outage(self) -> bool:
         return self.outage_from <= time.monotonic() <= self.outage_until
 
     def execute(self) -> dict[str, Any]:
-        from simulator.esp import free_port
-
         args, stack = self.args, self.stack
         step = time.monotonic()
         pg = EmbeddedPostgres(self.home)
@@ -132,7 +134,7 @@ class ChaosRun:
         step = time.monotonic()
         fleet.start()
         bad.start()
-        final = self._drive(pg, server_url, cells, campaign_id, total, fleet, faults, outside)
+        final = self._drive(pg, cells, campaign_id, total, fleet, faults, outside)
         self.seconds["campaign"] = round(time.monotonic() - step, 1)
         for fault in faults:  # never leave a fault on, even when the deadline cut the window
             if fault.began is not None and fault.ended is None:
@@ -168,7 +170,6 @@ class ChaosRun:
 
     def _outside(self, settings: Settings, cells: Cells, redis_url: str,
                  ports: dict[str, int]) -> Any:  # fmt: skip
-        from simulator.esp import free_port
         from simulator.outside import history_world, recipients_by_address
 
         world = history_world(self.args.seed, self.args.contacts or int(self.args.messages * 1.4),
@@ -191,7 +192,7 @@ class ChaosRun:
         return BadRequests(client, stranger, api_url, self.in_outage,
                            per_second=self.args.bad_requests_per_second)  # fmt: skip
 
-    def _drive(self, pg: EmbeddedPostgres, server_url: str, cells: Cells,
+    def _drive(self, pg: EmbeddedPostgres, cells: Cells,
                campaign_id: uuid.UUID, total: int, fleet: WorkerFleet,
                faults: list[RouteFault], outside: Any) -> Counter[str]:  # fmt: skip
         """Run the chaos until every message is terminal; returns the last status counts."""
@@ -236,7 +237,7 @@ class ChaosRun:
                 self._kill(fleet, cells, elapsed)
             if not restarted and share >= RESTART_AT:
                 restarted = True
-                self._restart(pg, server_url, cells, elapsed)
+                self._restart(pg, cells, elapsed)
             time.sleep(0.5)
 
     def _kill(self, fleet: WorkerFleet, cells: Cells, elapsed: float) -> None:
@@ -250,8 +251,7 @@ class ChaosRun:
         log.info("kill -9 worker %d (%s) holding %d messages", kill.pid, kill.region,
                  kill.in_flight)  # fmt: skip
 
-    def _restart(self, pg: EmbeddedPostgres, server_url: str, cells: Cells,
-                 elapsed: float) -> None:  # fmt: skip
+    def _restart(self, pg: EmbeddedPostgres, cells: Cells, elapsed: float) -> None:
         self.outage_from, self.outage_until = time.monotonic(), float("inf")
         restart = restart_postgres(
             pg, elapsed, lambda: in_flight(cells),
@@ -261,7 +261,8 @@ class ChaosRun:
         cells.close()  # its pools hold connections the restart cut; new ones open on use
         self.restarts.append(restart)
         try:  # the chains written so far, through the restart, anchored for the end's check
-            self._checkpoint(self.settings, cells)
+            if self.settings is not None:
+                self._checkpoint(self.settings, cells)
         except psycopg.Error as exc:
             log.warning("no audit checkpoint after the restart: %s", exc)
         log.info("postgresql restarted: down %.1f s with %d messages in flight",

@@ -53,6 +53,7 @@ def test_a_503_while_postgresql_is_down_is_no_server_error_but_a_500_is() -> Non
          Answer("oversize_body", 413, False), Answer("wrong_types", 500, True)]
     )  # fmt: skip
     assert answers["sent"] == 4 and answers["server_errors"] == 1
+    assert answers["server_errors_while_postgresql_down"] == 1
     assert answers["unavailable_while_postgresql_down"] == 1
     assert answers["by_status"] == {"401": 1, "413": 1, "500": 1, "503": 1}
 
