@@ -244,14 +244,20 @@ def check_redis(url: str) -> None:
 # inbound listener) and the API as a child process: what `postwise simulate world`,
 # `postwise up` and the demo's campaign run.
 
-API_START_TIMEOUT_SECONDS = 60.0
+API_START_TIMEOUT_SECONDS = 120.0  # a loaded machine imports the app slowly
 DEFAULT_LISTENER_PORT = 2500
 
 
 def settings_environment(settings: Settings, database_url: str, redis_url: str) -> dict[str, str]:
     """The environment a child process needs to build the same settings as ``settings``."""
+    optional = {
+        "DNS_RESOLVER_ADDRESS": settings.dns_resolver_address,
+        "DNS_RESOLVER_PORT": str(settings.dns_resolver_port),
+        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+    }
     return {
         **os.environ,
+        **{name: value for name, value in optional.items() if value},
         "POSTWISE_ENV": settings.postwise_env,
         "POSTWISE_HOME": str(settings.home),
         "DATABASE_URL": database_url,

@@ -1,7 +1,9 @@
 """The API's audit trail: administrative actions and everything done under break-glass.
 
 An ASGI middleware writes one entry to the control database's audit log as the answer
-starts, before the caller sees it (an answer whose entry cannot be written is not sent):
+starts, before the caller sees it (an answer whose entry cannot be written is not sent: when
+the database is down the caller gets a 503 in its place, as for any other dependency
+failure):
 
 - ``break_glass.action`` for every request of a user whose role a live break-glass grant
   raised (``deps.get_principal`` marks it in ``request.state.break_glass``);
@@ -19,6 +21,7 @@ writes and tracking are data-plane traffic, audited where they change consent or
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +31,10 @@ from compliance.audit import record
 
 from ..auth.break_glass import record_action
 from ..auth.roles import Permission, Principal
+from ..resilience.middleware import fault_answer, send_answer
 from .permissions import route_rules
+
+log = logging.getLogger(__name__)
 
 AUDITED_PERMISSIONS = frozenset(
     {
@@ -59,12 +65,25 @@ class AuditTrail:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
+        replaced = False  # the answer gave way to a 503: its remaining parts are dropped
 
         async def audited(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
             if message["type"] == "http.response.start":
                 entry = self._entry(scope, state, int(message["status"]))
                 if entry is not None:
-                    await run_in_threadpool(_write, scope, *entry)
+                    try:
+                        await run_in_threadpool(_write, scope, *entry)
+                    except Exception as exc:
+                        status, code, detail, retry_after = fault_answer(exc)
+                        if status != 503:
+                            raise
+                        log.warning("audit entry not written, answering %d: %s", status, exc)
+                        replaced = True
+                        await send_answer(send, status, code, detail, retry_after)
+                        return
             await send(message)
 
         await self.app(scope, receive, audited)

@@ -98,7 +98,7 @@ class GuardMiddleware:
                 if metrics is not None:
                     metrics.timeouts.inc()
                 exchange.status = 504
-                await _answer(
+                await send_answer(
                     send,
                     504,
                     "request_timeout",
@@ -116,7 +116,7 @@ class GuardMiddleware:
             else:
                 log.warning("%s %s: %s", scope["method"], scope["path"], exc)
             exchange.status = status
-            await _answer(send, status, code, detail, retry_after)
+            await send_answer(send, status, code, detail, retry_after)
         finally:
             metrics = self.metrics_of(scope)
             if metrics is not None and exchange.status:
@@ -130,7 +130,7 @@ def _log_late_failure(task: asyncio.Future[Any]) -> None:
         log.warning("a timed-out request failed later: %s", task.exception())
 
 
-async def _answer(
+async def send_answer(
     send: Send, status: int, code: str, detail: str, retry_after: float | None
 ) -> None:
     body = json.dumps({"code": code, "detail": detail}).encode()
