@@ -13,12 +13,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from delivery.queue import NewMessage, enqueue_many
+from postwise.demo import campaign_template
 from postwise.settings import Settings
-from serving.auth import Role, generate_signing_key, issue_key
-from simulator.catalog import NEWSLETTER_HTML, VARIANTS, org_id_for
+from simulator.catalog import VARIANTS, org_id_for
 from warehouse.db import Cells
 
 log = logging.getLogger("benchmarks.chaos")
@@ -66,7 +65,7 @@ def queue_campaign(cells: Cells, org_slug: str, messages: int, domain: str) -> t
     shares = _shares({r: len(ids) for r, ids in contacts.items()}, messages)
     campaign_id = uuid.uuid4()
     with cells.connection("control") as conn:
-        template_id = _template(conn, org_id)
+        template_id = campaign_template(conn, org_id, VARIANTS, TEMPLATE)
         conn.execute(
             "INSERT INTO campaigns (campaign_id, org_id, name, campaign_type, template_id, "
             "template_version, send_strategy, status, scheduled_at) "
@@ -101,30 +100,6 @@ def _shares(available: dict[str, int], total: int) -> dict[str, int]:
             break
         shares[region] += 1
     return {r: n for r, n in shares.items() if n}
-
-
-def _template(conn: psycopg.Connection, org_id: uuid.UUID) -> uuid.UUID:
-    template_id = uuid.uuid5(org_id, f"template:{TEMPLATE}")
-    conn.execute(
-        "INSERT INTO templates (template_id, org_id, name) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING",
-        (template_id, org_id, TEMPLATE),
-    )
-    conn.execute(
-        "INSERT INTO template_versions (template_id, version, subject, content, variants) "
-        "VALUES (%s, 1, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (template_id, "{{headline}}", Jsonb({"html": NEWSLETTER_HTML}), Jsonb(list(VARIANTS))),
-    )
-    return template_id
-
-
-def api_key(cells: Cells, org_slug: str) -> tuple[str, bytes]:
-    """A campaign manager's API key of the organization and its signing key."""
-    private, public = generate_signing_key()
-    with cells.connection("control") as conn:
-        issued = issue_key(conn, org_id_for(org_slug), "chaos", Role.CAMPAIGN_MANAGER,
-                           public.decode())  # fmt: skip
-    return issued.api_key, private
 
 
 def statuses(cells: Cells, campaign_id: uuid.UUID) -> Counter[str]:

@@ -24,7 +24,6 @@ from typing import Any
 import psycopg
 
 from benchmarks._chaos_campaign import (
-    api_key,
     database_ready,
     final_states,
     in_flight,
@@ -36,6 +35,7 @@ from benchmarks._chaos_checks import TERMINAL, checks, tally_answers, tally_queu
 from benchmarks._chaos_faults import BadRequests, RouteFault
 from benchmarks._chaos_fleet import Restart, WorkerFleet, restart_postgres
 from benchmarks._common import REPO_ROOT
+from postwise.demo_api import issue_campaign_key
 from postwise.settings import Settings
 from postwise.stack import (
     EmbeddedPostgres,
@@ -184,7 +184,7 @@ class ChaosRun:
         from serving.auth import generate_signing_key
         from serving.client import PostwiseClient
 
-        key, private = api_key(cells, ORG)
+        key, private = issue_campaign_key(cells, ORG, cells.regions, "chaos")
         client = PostwiseClient(api_url, key, private)
         self.stack.callback(client.close)
         stranger = PostwiseClient(api_url, f"pw_{uuid.uuid4().hex}", generate_signing_key()[0])

@@ -38,7 +38,7 @@ from warehouse.stats import summarize_cell
 from .console import echo, table
 from .demo_api import (
     PlannedSend,
-    issue_demo_key,
+    issue_campaign_key,
     release_schedule,
     resume_paused,
     send_campaign_through_api,
@@ -551,7 +551,7 @@ def _queue_directly(
 
     campaign_id = uuid.uuid4()
     with cells.connection("control") as conn:
-        template_id = _campaign_template(conn, org_id, VARIANTS)
+        template_id = campaign_template(conn, org_id, VARIANTS)
         conn.execute(
             "INSERT INTO campaigns (campaign_id, org_id, name, campaign_type, template_id, "
             "template_version, send_strategy, status, scheduled_at) "
@@ -588,7 +588,7 @@ def _queue_through_api(
     domain = Counter(domains).most_common(1)[0][0]
     for resumed in resume_paused(cells, org_id, domain):
         log.warning("resumed %s (paused in %s)", domain, resumed)
-    api_key, private_pem = issue_demo_key(cells, options.org_slug, settings.regions)
+    api_key, private_pem = issue_campaign_key(cells, options.org_slug, settings.regions)
     client = PostwiseClient(api_url, api_key, private_pem, timeout=600.0)
     try:
         sent = send_campaign_through_api(
@@ -625,17 +625,21 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items())) or "none"
 
 
-def _campaign_template(
-    conn: psycopg.Connection, org_id: uuid.UUID, variants: Sequence[Mapping[str, object]]
+def campaign_template(
+    conn: psycopg.Connection,
+    org_id: uuid.UUID,
+    variants: Sequence[Mapping[str, object]],
+    name: str = CAMPAIGN_TEMPLATE,
 ) -> uuid.UUID:
-    """The demo campaign's template (version 1), created once per organization."""
+    """The newsletter template ``name`` (version 1, with ``variants``), created once per
+    organization."""
     from simulator.catalog import NEWSLETTER_HTML
 
-    template_id = uuid.uuid5(org_id, f"template:{CAMPAIGN_TEMPLATE}")
+    template_id = uuid.uuid5(org_id, f"template:{name}")
     conn.execute(
         "INSERT INTO templates (template_id, org_id, name) VALUES (%s, %s, %s) "
         "ON CONFLICT DO NOTHING",
-        (template_id, org_id, CAMPAIGN_TEMPLATE),
+        (template_id, org_id, name),
     )
     conn.execute(
         "INSERT INTO template_versions (template_id, version, subject, content, variants) "

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from warehouse.db import Cells
 from warehouse.model_outputs import active_pauses, resume_sender
 
@@ -43,31 +40,20 @@ class ApiCampaign:
         return {r: int(n) for r, n in self.report["queued_by_region"].items()}
 
 
-def demo_key_pair() -> tuple[str, bytes]:
-    """A fresh P-521 key pair: (public PEM, private PEM)."""
-    private = ec.generate_private_key(ec.SECP521R1())
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return public_pem.decode(), private_pem
-
-
-def issue_demo_key(cells: Cells, org_slug: str, regions: tuple[str, ...]) -> tuple[str, bytes]:
-    """A new ``campaign_manager`` API key of ``org_slug``: (key, private PEM to sign with)."""
-    from serving.auth import Role
+def issue_campaign_key(
+    cells: Cells, org_slug: str, regions: tuple[str, ...], purpose: str = "demo"
+) -> tuple[str, bytes]:
+    """A new ``campaign_manager`` API key of ``org_slug`` for a fresh P-521 key pair:
+    (key, private PEM to sign requests with)."""
+    from serving.auth import Role, generate_signing_key
 
     from .bootstrap import bootstrap_api_key, find_or_create_org
 
-    public_pem, private_pem = demo_key_pair()
+    private_pem, public_pem = generate_signing_key()
     with cells.connection("control") as conn:
         org = find_or_create_org(conn, org_slug, None, regions)
-        name = f"demo {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
-        issued = bootstrap_api_key(conn, org, name, Role.CAMPAIGN_MANAGER, public_pem)
+        name = f"{purpose} {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+        issued = bootstrap_api_key(conn, org, name, Role.CAMPAIGN_MANAGER, public_pem.decode())
     return issued.api_key, private_pem
 
 
