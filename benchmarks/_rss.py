@@ -5,8 +5,10 @@ benchmarks.
 ``interval`` seconds on a thread of its own. The roots are asked for at each sample (a
 callable), because some of them appear later: the embedded PostgreSQL and Redis daemonize,
 so they are not descendants of the process that started them and are found by their pid
-files instead. Shared pages count once per process (RSS, not PSS), which overstates a tree
-of forked workers a little but is what ``ps`` and the OOM killer's accounting show.
+files instead. RSS counts a shared page once in every process that maps it, so the RSS of
+a tree overstates its memory, much so for PostgreSQL, whose every backend maps the shared
+buffers it touched; on request the sampler also adds up PSS (each shared page divided
+among the processes sharing it), which sums to the memory the tree really occupies.
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ class Sample:
     rss: int  # bytes, the whole tree
     processes: int
     root_rss: int  # bytes, the first root alone (0 when it is gone)
+    pss: int = 0  # bytes, the whole tree (0 unless asked for)
 
 
-def tree_rss(roots: Iterable[int]) -> tuple[int, int, int]:
+def tree_rss(roots: Iterable[int], pss: bool = False) -> tuple[int, int, int, int]:
     """(RSS of every process under ``roots`` and the roots themselves, how many processes,
-    RSS of the first root alone); processes that vanish meanwhile are skipped."""
+    RSS of the first root alone, their PSS when ``pss`` else 0); processes that vanish
+    meanwhile are skipped."""
     seen: set[int] = set()
-    total = first = 0
+    total = first = proportional = 0
     for index, pid in enumerate(roots):
         try:
             root = psutil.Process(pid)
@@ -51,13 +55,18 @@ def tree_rss(roots: Iterable[int]) -> tuple[int, int, int]:
                 continue
             seen.add(process.pid)
             try:
-                rss = int(process.memory_info().rss)
+                if pss:
+                    full = process.memory_full_info()
+                    rss = int(full.rss)
+                    proportional += int(full.pss)
+                else:
+                    rss = int(process.memory_info().rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             total += rss
             if index == 0 and process.pid == pid:
                 first = rss
-    return total, len(seen), first
+    return total, len(seen), first, proportional
 
 
 def pid_from_file(path: Path) -> int | None:
@@ -72,11 +81,13 @@ def pid_from_file(path: Path) -> int | None:
 
 
 class RssSampler:
-    """Samples the RSS of the trees under ``roots()`` every ``interval`` seconds."""
+    """Samples the RSS (and PSS, when ``pss``) of the trees under ``roots()`` every
+    ``interval`` seconds."""
 
-    def __init__(self, roots: Callable[[], list[int]], interval: float) -> None:
+    def __init__(self, roots: Callable[[], list[int]], interval: float, pss: bool = False) -> None:
         self._roots = roots
         self._interval = interval
+        self._pss = pss
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._samples: list[Sample] = []
@@ -90,10 +101,10 @@ class RssSampler:
     def _run(self) -> None:
         while True:
             now = time.time()
-            rss, count, root = tree_rss(self._roots())
+            rss, count, root, pss = tree_rss(self._roots(), self._pss)
             if count:
                 with self._lock:
-                    self._samples.append(Sample(now, rss, count, root))
+                    self._samples.append(Sample(now, rss, count, root, pss))
             if self._stop.wait(max(0.0, now + self._interval - time.time())):
                 return
 
@@ -106,9 +117,11 @@ class RssSampler:
 
 
 @contextmanager
-def sampling(roots: Callable[[], list[int]], interval: float) -> Iterator[RssSampler]:
+def sampling(
+    roots: Callable[[], list[int]], interval: float, pss: bool = False
+) -> Iterator[RssSampler]:
     """An :class:`RssSampler` running for the duration of the block."""
-    sampler = RssSampler(roots, interval)
+    sampler = RssSampler(roots, interval, pss)
     sampler.start()
     try:
         yield sampler

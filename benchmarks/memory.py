@@ -298,7 +298,8 @@ def _api_run(server: str, redis_url: str, seconds: float, timeout: float) -> dic
 def _api_process(env: dict[str, str], port: int) -> Iterator[int]:
     """``postwise api`` on 127.0.0.1:``port`` (one uvicorn worker); yields its pid."""
     command = [sys.executable, "-m", "postwise.cli", "api", "--port", str(port), "--workers", "1"]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+    # Its banner goes to stderr: stdout carries only this benchmark's JSON.
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=sys.stderr)
     try:
         deadline = time.monotonic() + 60
         while True:
