@@ -578,14 +578,16 @@ def _queue_through_api(
     from serving.client import PostwiseClient
     from simulator.catalog import NEWSLETTER_HTML, VARIANTS
 
-    domains = []
+    capped: dict[str, str] = {}
     for region in cells.regions:
         with cells.connection(region) as conn:
-            domain, why = _sending_domain(conn, options.org_slug, settings.warmup_days)
-        domains.append(domain)
-        if why:
-            say(f"campaign    {region} would send from {domain}: {why}")
-    domain = Counter(domains).most_common(1)[0][0]
+            capped.update(_capped_domains(conn, options.org_slug, settings.warmup_days))
+    candidates = [f"news.{options.org_slug}.example", f"mail.{options.org_slug}.example"]
+    free = [d for d in candidates if d not in capped]
+    # One campaign has one sending domain: the first that no cell's throttle caps.
+    domain = free[0] if free else candidates[0]
+    for reason in capped.values():
+        say(f"campaign    {reason}" + ("" if free else ": the throttle will hold messages"))
     for resumed in resume_paused(cells, org_id, domain):
         log.warning("resumed %s (paused in %s)", domain, resumed)
     api_key, private_pem = issue_campaign_key(cells, options.org_slug, settings.regions)
@@ -653,22 +655,31 @@ def _sending_domain(conn: psycopg.Connection, org_slug: str, warmup_days: int) -
     """The organization's sending domain for the campaign in this cell: its marketing
     domain, unless the throttle would cap it (still warming up, or a reputation under the
     floor, which allows 100 messages an hour); then its other domain if that one is free."""
+    capped = _capped_domains(conn, org_slug, warmup_days)
+    candidates = [f"news.{org_slug}.example", f"mail.{org_slug}.example"]
+    why = "; ".join(capped.values())
+    for domain in candidates:
+        if domain not in capped:
+            return domain, why
+    return candidates[0], why + ": the throttle will hold messages back"
+
+
+def _capped_domains(conn: psycopg.Connection, org_slug: str, warmup_days: int) -> dict[str, str]:
+    """The organization's sending domains the throttle caps in this cell, and why."""
     from delivery.throttle import ThrottlePolicy
     from delivery.worker.store import domain_facts
 
     floor = ThrottlePolicy().reputation_floor
     candidates = [f"news.{org_slug}.example", f"mail.{org_slug}.example"]
     facts = domain_facts(conn, candidates)
-    why = []
+    capped = {}
     for domain in candidates:
         fact = facts[domain]
         if fact.age_days < warmup_days:
-            why.append(f"{domain} is {fact.age_days:.0f} days into its warm-up")
+            capped[domain] = f"{domain} is {fact.age_days:.0f} days into its warm-up"
         elif fact.reputation is not None and fact.reputation < floor:
-            why.append(f"{domain} has reputation {fact.reputation:.2f} < {floor:g}")
-        else:
-            return domain, "; ".join(why)
-    return candidates[0], "; ".join(why) + ": the throttle will hold messages back"
+            capped[domain] = f"{domain} has reputation {fact.reputation:.2f} < {floor:g}"
+    return capped
 
 
 def _enqueue_campaign(
