@@ -107,8 +107,12 @@ class ChampionCache:
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, model: str, region: str, *, wait: bool = True) -> Lookup:
-        """The champion of ``model`` in ``region`` as far as known now (see above)."""
+    def lookup(
+        self, model: str, region: str, *, wait: bool = True, wait_seconds: float | None = None
+    ) -> Lookup:
+        """The champion of ``model`` in ``region`` as far as known now (see above); a
+        champion not loaded yet is waited for up to ``wait_seconds`` (default: the
+        cache's)."""
         if self._loader is None:
             return Lookup(None, False, "no model registry is configured (MLFLOW_TRACKING_URI)")
         key = (model, region)
@@ -126,7 +130,7 @@ class ChampionCache:
                     daemon=True,
                 ).start()
         if wait and event is not None and slot.champion is None:
-            event.wait(self.wait_seconds)
+            event.wait(self.wait_seconds if wait_seconds is None else wait_seconds)
         return self._answer(key)
 
     def _answer(self, key: tuple[str, str]) -> Lookup:

@@ -29,6 +29,7 @@ from .champions import ChampionCache, Lookup
 log = logging.getLogger(__name__)
 SEND_TIME_MODEL = "send_time"
 PERSONALIZATION_MODEL = "personalization"
+CAMPAIGN_CHAMPION_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,10 @@ class ModelServing:
         """A variant for each of ``contacts`` (all in ``region``'s cell, read through
         ``conn``) from the region's personalization champion in one batch; a uniform choice
         where there is no champion or it cannot choose. For campaign sends."""
-        lookup = self.champions.lookup(PERSONALIZATION_MODEL, region)
+        # A campaign send is bulk work: worth waiting for a champion still loading.
+        lookup = self.champions.lookup(
+            PERSONALIZATION_MODEL, region, wait_seconds=CAMPAIGN_CHAMPION_WAIT_SECONDS
+        )
         modelled = self._modelled_choices(lookup, conn, org_id, contacts, variants)
         choices = []
         for choice in modelled:

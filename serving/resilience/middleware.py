@@ -5,7 +5,9 @@ the request metrics.
   work itself is not interrupted (a route running in a worker thread cannot be), only no
   longer awaited; whatever it answers later is dropped. Bulk uploads (paths ending in
   ``:import``, e.g. ``POST /v1/contacts:import``) are exempt: they stream a body bounded by
-  their own size limit and take as long as that body takes to arrive.
+  their own size limit and take as long as that body takes to arrive. So are campaign sends
+  (``POST /v1/campaigns/{id}/send``): they queue the whole segment, which takes as long as
+  the segment is large (sending again adds nothing, so a client that gave up can retry).
 - An exception no route handled becomes 503 when a dependency failed (PostgreSQL, Redis,
   an open circuit breaker: ``database_unavailable``, ``redis_unavailable``,
   ``dependency_unavailable``) and 500 ``internal_error`` otherwise, logged with its
@@ -33,7 +35,8 @@ from .metrics import ApiMetrics
 
 log = logging.getLogger(__name__)
 UNMATCHED = "<unmatched>"
-UNLIMITED_SUFFIXES = (":import",)  # bulk uploads: no time limit (see the module docstring)
+# Bulk work: no time limit (see the module docstring).
+UNLIMITED_SUFFIXES = (":import", "/send")
 MetricsOf = Callable[[Scope], ApiMetrics | None]
 
 
