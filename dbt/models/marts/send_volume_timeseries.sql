@@ -52,8 +52,10 @@ attachments as (
 
 ),
 
-attachments_by_message as (
+attachments_by_message as materialized (
 
+    -- Computed once: without fresh statistics (a burst of attachments since the last
+    -- ANALYZE) the planner would re-aggregate it for every outcome row of the window.
     select
         message_id,
         count(*) filter (where attachment_class = 'pdf') as pdf,
