@@ -65,8 +65,8 @@ def summary_lines(report: LoopReport) -> list[str]:
     c = report.caught
     if c is not None:
         verdict = (
-            f"caught: alert on the {c.alert_bucket:%H:%M} hour (score {c.alert_score:.2f} >= "
-            f"{c.threshold:.2f}), sender paused at {c.paused_at:%H:%M:%S} UTC, "
+            f"caught: alert on the {c.alert_bucket:%H:%M} hour (score {c.alert_score:.3f} >= "
+            f"{c.threshold:.3f}), sender paused at {c.paused_at:%H:%M:%S} UTC, "
             f"{(c.paused_at - c.injected_at).total_seconds():.0f} s after injection"
             if c.caught
             else f"NOT caught (score {c.alert_score}, threshold {c.threshold})"
@@ -111,9 +111,23 @@ def _charts(report: LoopReport) -> list[tuple[str, str]]:
     u = report.uplift
     if u is not None and u.uplift is not None:
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
-        rates = [u.opened_holdout / u.delivered_holdout, u.opened_optimized / u.delivered_optimized]
-        left.bar(["holdout (at once)", "optimized"], rates, color=["#999", "#2a7"])
-        left.set_title(f"observed human opens; uplift {_points(u.uplift)}", fontsize=9)
+        from dashboards.queries.engagement import wilson_interval
+
+        arms = [
+            (u.opened_holdout, u.delivered_holdout),
+            (u.opened_optimized, u.delivered_optimized),
+        ]
+        rates = [opened / delivered for opened, delivered in arms]
+        bounds = [wilson_interval(opened, delivered) for opened, delivered in arms]
+        errors = [
+            [rate - low for rate, (low, _) in zip(rates, bounds, strict=True)],
+            [high - rate for rate, (_, high) in zip(rates, bounds, strict=True)],
+        ]
+        left.bar(
+            ["holdout (at once)", "optimized"], rates, yerr=errors, capsize=6,
+            color=["#999", "#2a7"],
+        )  # fmt: skip
+        left.set_title(f"observed human opens (95% CI); uplift {_points(u.uplift)}", fontsize=9)
         right.bar(
             ["at once", "scheduled", "oracle"],
             [u.expected_at_once, u.expected_scheduled, u.expected_oracle],

@@ -174,8 +174,10 @@ def inject_and_catch(
         return [*feature_plan(region, hour.date(), full_refresh=False), scoring]
 
     run_pass(settings, urls, "incident", plan)
-    with dagster_instance(settings, urls) as instance:
-        context = dg.build_sensor_context(instance=instance, resources=defs.resources)
+    with (
+        dagster_instance(settings, urls) as instance,
+        dg.build_sensor_context(instance=instance, resources=defs.resources) as context,
+    ):
         verdict = anomaly_pause_sensor(context)
     echo(f"incident    pause sensor: {getattr(verdict, 'skip_message', verdict)}")
     with cells.connection(region) as conn:
