@@ -771,9 +771,14 @@ class _WorkerThread:
     def stop(self, timeout: float = 60.0) -> None:
         """Stop the worker (in-flight sends finish) and wait for its thread."""
         deadline = time.monotonic() + timeout
+        asked = False
         while self._thread.is_alive() and time.monotonic() < deadline:
-            if self._loop is not None and self._worker is not None:
-                self._loop.call_soon_threadsafe(self._worker.stop)
+            if not asked and self._loop is not None and self._worker is not None:
+                asked = True  # once: the worker then finishes its in-flight sends
+                try:
+                    self._loop.call_soon_threadsafe(self._worker.stop)
+                except RuntimeError:  # its loop closed already: the worker is ending
+                    pass
             self._thread.join(timeout=0.5)
         if self._thread.is_alive():
             raise DemoError(f"the {self.options.region} worker did not stop within {timeout:g} s")
