@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 import pytest
 import redis
 from api_kit import HTML, SENDING_DOMAINS, SendMessage, Sent, Tenants
-from campaign_kit import DnsServer
 from live_api import serve
 
 from delivery.message import Envelope, Tracking, TrackingSigner, TrackingUrls, assemble
 from delivery.queue import NewMessage, enqueue
 from postwise.settings import Settings
 from serving.api.main import create_app
+from simulator.dns import DnsServer
 from warehouse.db import Cells
 from warehouse.migrate import temporary_cells
 

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from api_kit import Tenant, Tenants
-from campaign_kit import DnsServer, add_contact, own_api
+from campaign_kit import add_contact, own_api
 
 from postwise.settings import Settings
 from serving.auth import Role
 from serving.campaigns.planning import is_held_out
 from serving.client import PostwiseClient
+from simulator.dns import DnsServer
 from warehouse.db import Cells
 
 DOMAIN = "news.acme.example"

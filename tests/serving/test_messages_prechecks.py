@@ -10,10 +10,11 @@ from typing import Any
 
 import redis
 from api_kit import Tenants
-from campaign_kit import DnsServer, own_api
+from campaign_kit import own_api
 
 from postwise.settings import Settings
 from serving.limits.counters import LiveCounters
+from simulator.dns import DnsServer
 from warehouse.db import Cells
 
 

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 from api_kit import Tenants
-from campaign_kit import DnsServer, own_api
+from campaign_kit import own_api
 
 from postwise.settings import Settings
 from serving.auth import Role
 from serving.dns import DomainChecker, ResolverLookup
+from simulator.dns import DnsServer
 from warehouse.db import Cells
 
 ROUTES = {"primary": "127.0.0.1", "frankfurt": "smtp.esp.example"}

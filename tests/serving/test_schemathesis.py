@@ -16,7 +16,7 @@ import pytest
 import requests
 import schemathesis
 from api_kit import Tenants
-from campaign_kit import DnsServer, own_api
+from campaign_kit import own_api
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from postwise.settings import Settings
 from serving.auth import Role, generate_signing_key, issue_key
 from serving.auth.signing import sign_request
+from simulator.dns import DnsServer
 from warehouse.db import Cells
 
 EXAMPLES_PER_OPERATION = 25
