@@ -268,9 +268,11 @@ def _contacts_of(cells: Cells, org_id: uuid.UUID) -> int:
 def _build_assets(settings: Settings, urls: ServiceUrls) -> str:
     """Materialize every Dagster asset of every region cell, recorded in DAGSTER_HOME;
     returns the MLflow tracking URI the models were logged to."""
-    from pipelines.build import compliance_plan, feature_plan, learning_plan
 
     def everything() -> list[Planned]:
+        # Imported here: the code location needs the dbt manifest, made by run_pass.
+        from pipelines.build import compliance_plan, feature_plan, learning_plan
+
         day = datetime.now(UTC).date()
         steps: list[Planned] = []
         for region in settings.regions:
