@@ -52,10 +52,11 @@ def run_pass(
 ) -> list[BuildStep]:
     """Materialize ``plan()`` through Dagster, one line per step on the terminal, the runs'
     output in ``logs/demo-<name>.log``; :class:`StepFailed` when a step fails."""
-    from pipelines.build import run_plan
-
     log_path = settings.home / "logs" / f"demo-{name}.log"
     with dagster_instance(settings, urls) as instance:
+        # Imported here: the code location needs the dbt manifest dagster_instance makes.
+        from pipelines.build import run_plan
+
         steps = plan()
         echo(f"{name:<11} {len(steps)} Dagster runs (log: {log_path})")
         with output_to_file(log_path) as say:
