@@ -205,6 +205,10 @@ class ModelServing:
             return [None] * len(contacts)
         try:
             frame = st.features_of(conn, org_id, contacts, datetime.now(UTC))
+            # Counts arrive as integers; the model's signature reads every number as double
+            # (a frame of whole counts must not fail its schema check).
+            for column in frame.select_dtypes("integer").columns:
+                frame[column] = frame[column].astype("float64")
             frame["variants"] = ",".join(variants)
             answers = lookup.champion.model.predict(frame)
             picks = list(zip(answers["variant"], answers["probability"], strict=True))
