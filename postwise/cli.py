@@ -54,7 +54,7 @@ from .bootstrap import BootstrapError
 from .console import echo, fail, table
 from .demo import DemoError
 from .demo_api import ApiStepFailed
-from .demo_steps import StepFailed
+from .demo_steps import NoIncidentSender, StepFailed
 from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
 
@@ -580,6 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DemoError,
         ApiStepFailed,
         StepFailed,
+        NoIncidentSender,
         BootstrapError,
     ) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -45,7 +45,14 @@ from .demo_api import (
 )
 from .demo_figures import bandit_result, send_time_uplift, sender_series
 from .demo_report import LoopReport, summary_lines, write_html
-from .demo_steps import StageClock, inject_and_catch, promotions, run_pass
+from .demo_steps import (
+    StageClock,
+    incident_target,
+    inject_and_catch,
+    last_complete_hour,
+    promotions,
+    run_pass,
+)
 from .launcher import child_environment
 from .runtime import ServiceUrls, open_cells, resolve_services
 from .settings import Settings
@@ -66,6 +73,7 @@ def run_demo(
     """The whole loop (see above); ``timings`` names a JSON file for each stage's start and
     end. Returns 0 when the incident was caught and every audit chain verified."""
     from simulator.catalog import VARIANTS, org_id_for
+    from simulator.incident import INCIDENT_MEMORY
     from simulator.outside import history_world
 
     began = time.monotonic()
@@ -118,9 +126,18 @@ def run_demo(
             dict(chosen) if isinstance(chosen, dict) else {}, [str(v["key"]) for v in VARIANTS],
         )  # fmt: skip
     with clock.stage("injected incident"), open_cells(settings, urls.database_url) as cells:
-        region, domain = _incident_sender(cells, org_id)
-        report.caught = inject_and_catch(settings, urls, cells, org_id, region, domain, seed)
-        report.series = sender_series(cells, region, org_id, domain)
+        hour = last_complete_hour(datetime.now(UTC))
+        target = incident_target(cells, org_id, hour)
+        if target.last_takeover is not None:
+            echo(
+                f"incident    every sender had a takeover injected in the last "
+                f"{INCIDENT_MEMORY.days} days; {target.sending_domain} ({target.region}) had "
+                f"its at {target.last_takeover:%Y-%m-%d %H:%M} UTC, and the anomaly model, "
+                "which forecasts each hour from the days before it, may read a second one as "
+                "ordinary"
+            )
+        report.caught = inject_and_catch(settings, urls, cells, org_id, target, hour, seed)
+        report.series = sender_series(cells, target.region, org_id, target.sending_domain)
     with clock.stage("compliance and audit"):
         run_pass(settings, urls, "compliance", lambda: _plans(settings, "compliance", today))
         with open_cells(settings, urls.database_url) as cells:
@@ -136,9 +153,9 @@ def run_demo(
         echo(line)
     echo(f"\nreport      {path}")
     echo(f"demo finished in {time.monotonic() - began:.0f} s")
-    caught = report.caught is not None and report.caught.caught
+    missed = report.caught is None or report.caught.failed
     intact = all(r.intact for r in report.audit)
-    return 0 if caught and intact else 1
+    return 0 if intact and not missed else 1
 
 
 def _ensure_history(settings: Settings, cells: Cells, contacts: int, days: int, seed: int) -> None:
@@ -168,25 +185,6 @@ def _plans(settings: Settings, name: str, day: date) -> list[Planned]:
     if name == "compliance":
         steps += compliance_plan(settings.regions)
     return steps
-
-
-def _incident_sender(cells: Cells, org_id: uuid.UUID) -> tuple[str, str]:
-    """The region and sending domain with the most transactional mail: the account the
-    incident takes over."""
-    best: tuple[int, str, str] = (-1, "", "")
-    for region in cells.regions:
-        with cells.connection(region) as conn:
-            row = conn.execute(
-                "SELECT sending_domain, count(*) FROM messages WHERE org_id = %s "
-                "AND campaign_type <> 'marketing' AND sending_domain IS NOT NULL "
-                "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-                (org_id,),
-            ).fetchone()
-        if row and int(row[1]) > best[0]:
-            best = (int(row[1]), region, str(row[0]))
-    if best[0] < 0:
-        raise DemoError("the organization has no transactional sender to take over")
-    return best[1], best[2]
 
 
 def _print_warehouse(settings: Settings, urls: ServiceUrls, tracking_uri: str) -> None:

@@ -71,6 +71,8 @@ def summary_lines(report: LoopReport) -> list[str]:
             if c.caught
             else f"NOT caught (score {c.alert_score}, threshold {c.threshold})"
         )
+        if c.repeat_of is not None:
+            verdict += f"; the sender had another takeover at {c.repeat_of:%Y-%m-%d %H:%M} UTC"
         lines.append(f"incident    {c.incident.describe()}")
         lines.append(f"            {verdict}")
     for p in report.promotions:

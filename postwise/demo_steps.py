@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
     from pipelines.build import BuildStep, Planned
+    from simulator.incident import Sender
     from warehouse.db import Cells
 
 
@@ -122,10 +123,18 @@ class Caught:
     threshold: float | None
     paused_at: datetime | None
     pause_reason: str | None
+    # An earlier takeover of the same sender within INCIDENT_MEMORY (every sender had one):
+    # the model may then read this one as its new normal, which is not a failure of the loop.
+    repeat_of: datetime | None = None
 
     @property
     def caught(self) -> bool:
         return self.alert_bucket is not None and self.paused_at is not None
+
+    @property
+    def failed(self) -> bool:
+        """Missed on a sender the model had no reason to find ordinary."""
+        return not self.caught and self.repeat_of is None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,10 +145,46 @@ class Caught:
             "threshold": self.threshold,
             "paused_at": self.paused_at.isoformat() if self.paused_at else None,
             "pause_reason": self.pause_reason,
+            "repeat_of": self.repeat_of.isoformat() if self.repeat_of else None,
             "seconds_to_pause": (self.paused_at - self.injected_at).total_seconds()
             if self.paused_at
             else None,
         }
+
+
+class NoIncidentSender(RuntimeError):
+    """The organization has no ordinary sender the demo's incident could take over."""
+
+
+def incident_target(cells: Cells, org_id: uuid.UUID, hour: datetime) -> Sender:
+    """The sender the incident takes over: one with no takeover injected within
+    ``INCIDENT_MEMORY`` (a later demo run in the same home then moves to another region's
+    sender), the busiest first. When every sender had one, the one whose takeover is oldest,
+    but never one already taken over in ``hour`` (its messages would repeat)."""
+    from simulator.incident import INCIDENT_MEMORY, ordinary_senders
+
+    senders = []
+    for region in cells.regions:
+        with cells.connection(region) as conn:
+            senders += ordinary_senders(conn, region, org_id, hour - INCIDENT_MEMORY)
+    usable = [s for s in senders if s.last_takeover is None or s.last_takeover < hour]
+    if not usable:
+        raise NoIncidentSender(
+            "the organization has no transactional sender to take over"
+            if not senders
+            else f"every sender was already taken over in the hour from {hour:%H:%M} UTC; "
+            "run the demo again in the next hour"
+        )
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return min(
+        usable,
+        key=lambda s: (s.last_takeover is not None, s.last_takeover or oldest, -s.messages),
+    )
+
+
+def last_complete_hour(now: datetime) -> datetime:
+    """The start of the last hour that is over at ``now``."""
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 
 
 def inject_and_catch(
@@ -147,11 +192,11 @@ def inject_and_catch(
     urls: ServiceUrls,
     cells: Cells,
     org_id: uuid.UUID,
-    region: str,
-    sending_domain: str,
+    target: Sender,
+    hour: datetime,
     seed: int,
 ) -> Caught:
-    """Inject an account takeover in the last complete hour, refresh the sender series,
+    """Inject an account takeover of ``target`` in ``hour``, refresh the sender series,
     score it with the anomaly champion and run the pause sensor once."""
     import dagster as dg
 
@@ -160,8 +205,7 @@ def inject_and_catch(
     from pipelines.learning import anomaly_pause_sensor, anomaly_scores
     from simulator.incident import inject_takeover
 
-    now = datetime.now(UTC)
-    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    region, sending_domain = target.region, target.sending_domain
     injected_at = datetime.now(UTC)
     with cells.connection(region) as conn:
         incident = inject_takeover(conn, region, org_id, sending_domain, hour, seed=seed)
@@ -200,7 +244,7 @@ def inject_and_catch(
     score, threshold = (float(scored[0]), float(scored[1])) if scored else (None, None)
     return Caught(
         incident, injected_at, score, alert[0] if alert else None, threshold,
-        pause[0] if pause else None, pause[1] if pause else None,
+        pause[0] if pause else None, pause[1] if pause else None, target.last_takeover,
     )  # fmt: skip
 
 

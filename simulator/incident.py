@@ -22,6 +22,9 @@ from warehouse.contacts import MessageRow, insert_messages
 from warehouse.events import EmailEvent, EventWriter, event_id_for
 
 EXECUTABLE = "application/x-msdownload"
+# The anomaly model forecasts each hour from about the three days before it: a burst within
+# that memory of an earlier one is less surprising than the first, by design.
+INCIDENT_MEMORY = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,36 @@ class Incident:
             f"{self.hour_start:%Y-%m-%d %H:%M} UTC: {self.messages:,} messages, "
             f"{self.bounced:,} hard bounces, {self.with_attachments:,} with executables"
         )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """One of an organization's ordinary (not marketing) senders in a region's cell."""
+
+    region: str
+    sending_domain: str
+    messages: int  # its own mail, without injected takeovers
+    last_takeover: datetime | None  # the latest takeover hour injected since ``since``
+
+
+def ordinary_senders(
+    conn: psycopg.Connection, region: str, org_id: uuid.UUID, since: datetime
+) -> list[Sender]:
+    """The organization's transactional and triggered senders in the cell behind ``conn``,
+    each with the latest takeover injected since ``since``. In the simulated world only an
+    injected takeover attaches executables: the campaigns that carry one are takeovers."""
+    rows = conn.execute(
+        "WITH takeovers AS (SELECT DISTINCT campaign_id FROM messages WHERE org_id = %(org)s "
+        "AND %(exe)s = ANY(attachment_types)) "
+        "SELECT m.sending_domain, count(*) FILTER (WHERE t.campaign_id IS NULL), "
+        "max(m.created_at) FILTER (WHERE t.campaign_id IS NOT NULL "
+        "AND m.created_at >= %(since)s) "
+        "FROM messages m LEFT JOIN takeovers t ON t.campaign_id = m.campaign_id "
+        "WHERE m.org_id = %(org)s AND m.campaign_type <> 'marketing' "
+        "AND m.sending_domain IS NOT NULL GROUP BY 1",
+        {"exe": EXECUTABLE, "since": since, "org": org_id},
+    ).fetchall()
+    return [Sender(region, str(domain), int(n), last) for domain, n, last in rows]
 
 
 def inject_takeover(
