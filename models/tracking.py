@@ -64,10 +64,21 @@ class Promotion:
         if self.champion_version is None:
             return f"{self.name} v{self.version}: first version, promoted to @{CHAMPION}"
         verdict = "promoted" if self.promoted else "kept the champion"
+        challenger, champion = _distinct(self.challenger_score, self.champion_score)
         return (
-            f"{self.name} v{self.version}: {self.metric} {self.challenger_score:.4f} vs "
-            f"champion v{self.champion_version} {self.champion_score:.4f} -> {verdict}"
+            f"{self.name} v{self.version}: {self.metric} {challenger} vs "
+            f"champion v{self.champion_version} {champion} -> {verdict}"
         )
+
+
+def _distinct(a: float, b: float | None, digits: int = 4) -> tuple[str, str]:
+    """``a`` and ``b`` with four decimals, or as many more as it takes to tell them apart
+    (a challenger promoted on a difference in the sixth decimal must not read as a tie)."""
+    if b is None:
+        return f"{a:.{digits}f}", "none"
+    while digits < 12 and a != b and f"{a:.{digits}f}" == f"{b:.{digits}f}":
+        digits += 1
+    return f"{a:.{digits}f}", f"{b:.{digits}f}"
 
 
 def registered_name(model: str, region: str) -> str:

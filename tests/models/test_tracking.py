@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from models.tracking import (
     CHAMPION,
     NoChampion,
+    Promotion,
     load_champion,
     log_training,
     promote_if_better,
@@ -121,3 +122,12 @@ def test_input_examples_keep_no_recipient_identifiers(
     )
     assert not any(real in logged for real in real_ids)
     assert "00000000-0000-0000-0000-000000000001" in logged
+
+
+def test_a_decision_shows_the_digits_that_tell_the_scores_apart() -> None:
+    close = Promotion("personalization_na", "3", "dr_policy_value", 0.026912, "2", 0.026908, True)
+    assert close.describe() == (
+        "personalization_na v3: dr_policy_value 0.026912 vs champion v2 0.026908 -> promoted"
+    )
+    tie = Promotion("send_time_eu", "4", "holdout_concordance", 0.8, "3", 0.8, False)
+    assert tie.describe().endswith("0.8000 vs champion v3 0.8000 -> kept the champion")

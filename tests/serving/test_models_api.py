@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from api_kit import Tenants, serve
 from campaign_kit import add_contact
+from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
 from ops_kit import CellRows, rows_fixture  # noqa: F401 (a fixture)
@@ -183,7 +184,18 @@ class FixedHour(PythonModel):
 
 
 class LastVariant(PythonModel):
-    """A personalization champion that picks the last variant offered, p = 0.8."""
+    """A personalization champion that picks the last variant offered, p = 0.8, logged
+    with a signature and an input example as trained champions are (counts as doubles)."""
+
+    EXAMPLE = pd.DataFrame(
+        {
+            "contact_id": ["c"],
+            "delivered_90d": [3.0],
+            "open_rate_90d": [0.5],
+            "opens_in_histogram": [2.0],
+            "variants": ["A,B"],
+        }
+    )
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
         variants = model_input["variants"].str.split(",")
@@ -202,12 +214,19 @@ def registry(tmp_path: Path) -> Iterator[str]:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
     mlflow.set_tracking_uri(uri)
-    for name, model in (("send_time_eu", FixedHour()), ("personalization_eu", LastVariant())):
+    last = LastVariant()
+    example = LastVariant.EXAMPLE
+    signed = infer_signature(example, last.predict(None, example))
+    for name, model, signature, input_example in (
+        ("send_time_eu", FixedHour(), None, None),
+        ("personalization_eu", last, signed, example),
+    ):
         experiment = client.create_experiment(name, (tmp_path / name).as_uri())
         with mlflow.start_run(experiment_id=experiment):
             info = mlflow.pyfunc.log_model(
-                name="model", python_model=model, registered_model_name=name
-            )
+                name="model", python_model=model, registered_model_name=name,
+                signature=signature, input_example=input_example,
+            )  # fmt: skip
         client.set_registered_model_alias(name, "champion", str(info.registered_model_version))
     yield uri
 
