@@ -18,6 +18,7 @@ import os
 import platform
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 
 from warehouse.db import connect, drop_database, ensure_database, redact
@@ -162,3 +164,42 @@ class Stopwatch:
 
     def __exit__(self, *exc_info: object) -> None:
         self.seconds += time.perf_counter() - self._started
+
+
+class ServerDidNotStart(RuntimeError):
+    """A server a benchmark started never answered ``/health``."""
+
+
+@contextmanager
+def http_server(
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    name: str,
+    *,
+    timeout: float = 60.0,
+    stdout: Any = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (an HTTP server on 127.0.0.1:``port``) until ``/health`` answers 200
+    within ``timeout`` seconds; stopped (terminate, then kill) on leaving."""
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=stdout)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ServerDidNotStart(f"{name} did not start on 127.0.0.1:{port}")
+            time.sleep(0.1)
+        log.info("%s listening on 127.0.0.1:%d (pid %d)", name, port, process.pid)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -40,11 +40,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 from benchmarks import delivery, serving
-from benchmarks._common import REPO_ROOT, emit, machine_info, server_url, setup_logging
+from benchmarks._common import (
+    ServerDidNotStart,
+    emit,
+    http_server,
+    machine_info,
+    server_url,
+    setup_logging,
+)
 from benchmarks._postfix import PostfixError, Sink, find_tool, free_port, wait_for_port
 from benchmarks._rss import MIB, growth, sampling, trace
 from postwise.settings import Settings
@@ -299,27 +305,11 @@ def _api_process(env: dict[str, str], port: int) -> Iterator[int]:
     """``postwise api`` on 127.0.0.1:``port`` (one uvicorn worker); yields its pid."""
     command = [sys.executable, "-m", "postwise.cli", "api", "--port", str(port), "--workers", "1"]
     # Its banner goes to stderr: stdout carries only this benchmark's JSON.
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=sys.stderr)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise MemoryBenchmarkFailed("postwise api did not start")
-            time.sleep(0.2)
-        log.info("postwise api on 127.0.0.1:%d (pid %d)", port, process.pid)
-        yield process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with http_server(command, env, port, "postwise api", stdout=sys.stderr) as process:
+            yield process.pid
+    except ServerDidNotStart as exc:
+        raise MemoryBenchmarkFailed(str(exc)) from exc
 
 
 def _load(port: int, creds: serving.Credentials, seconds: float, timeout: float) -> Counter[str]:

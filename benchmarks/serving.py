@@ -38,7 +38,6 @@ import multiprocessing
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -50,11 +49,16 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-import httpx
 import numpy as np
 import redis
 
-from benchmarks._common import REPO_ROOT, emit, machine_info, server_url, setup_logging
+from benchmarks._common import (
+    emit,
+    http_server,
+    machine_info,
+    server_url,
+    setup_logging,
+)
 
 log = logging.getLogger("benchmarks.serving")
 
@@ -403,27 +407,8 @@ def _uvicorn(app: str, env: dict[str, str], name: str) -> Iterator[int]:
         "--port", str(port), "--workers", "1", "--proxy-headers",
         "--forwarded-allow-ips", "127.0.0.1", "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start under uvicorn")
-            time.sleep(0.1)
-        log.info("%s listening on 127.0.0.1:%d (pid %d)", name, port, process.pid)
+    with http_server(command, env, port, name, timeout=30):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 SENDING_DOMAIN = "mail.acme.example"
