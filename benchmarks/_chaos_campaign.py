@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from delivery.queue import NewMessage, enqueue_many
-from postwise.demo import campaign_template
+from postwise.demo_campaign import campaign_template
 from postwise.settings import Settings
 from simulator.catalog import VARIANTS, org_id_for
 from warehouse.db import Cells

@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `postwise worker` with ``argv`` under the compressed Yahoo windows."""
     from delivery.providers import POLICIES, YahooPolicy
     from postwise.cli import main as cli
-    from postwise.demo import DEMO_YAHOO_WINDOW
+    from postwise.demo_campaign import DEMO_YAHOO_WINDOW
 
     POLICIES["yahoo"] = YahooPolicy(window=DEMO_YAHOO_WINDOW[0], period=DEMO_YAHOO_WINDOW[1])
     return cli(["worker", *(sys.argv[1:] if argv is None else argv)])

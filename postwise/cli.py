@@ -52,8 +52,8 @@ from warehouse.errors import WarehouseError
 from . import admin_cli, archive_cli, audit_cli, compliance_cli, ops_cli, traps_cli
 from .bootstrap import BootstrapError
 from .console import echo, fail, table
-from .demo import DemoError
 from .demo_api import ApiStepFailed
+from .demo_campaign import DemoError
 from .demo_steps import NoIncidentSender, StepFailed
 from .settings import Settings, SettingsError, get_settings
 from .stack import EmbeddedPostgres, EmbeddedRedis, ServiceError
@@ -175,7 +175,7 @@ def _simulate_world(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _simulate_campaign(args: argparse.Namespace, settings: Settings) -> int:
-    from .demo import CampaignOptions, campaign_table, run_campaign
+    from .demo_campaign import CampaignOptions, campaign_table, run_campaign
     from .runtime import open_cells, resolve_services
 
     urls = resolve_services(settings)

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 import redis
 
-from postwise.demo import CampaignOptions, CampaignResult, run_campaign
+from postwise.demo_campaign import CampaignOptions, CampaignResult, run_campaign
 from postwise.settings import Settings, get_settings
 from serving.campaigns.send import Content, send_campaign
 from serving.campaigns.store import Campaign

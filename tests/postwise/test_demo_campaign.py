@@ -11,7 +11,13 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from postwise.demo import TERMINAL, CampaignOptions, CampaignResult, campaign_table, run_campaign
+from postwise.demo_campaign import (
+    TERMINAL,
+    CampaignOptions,
+    CampaignResult,
+    campaign_table,
+    run_campaign,
+)
 from postwise.settings import Settings
 from simulator.catalog import org_id_for
 from simulator.history import HistoryOptions, simulate_history
