@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
+from postwise.stack import stop_process
 from warehouse.db import connect, drop_database, ensure_database, redact
 from warehouse.errors import DatabaseUnavailable
 
@@ -197,9 +198,4 @@ def http_server(
         log.info("%s listening on 127.0.0.1:%d (pid %d)", name, port, process.pid)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=15.0)

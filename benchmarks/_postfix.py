@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from postwise.stack import stop_process
+
 log = logging.getLogger("benchmarks.postfix")
 
 TOOLS = ("smtp-sink", "smtp-source", "postfix")
@@ -372,12 +374,5 @@ class PostfixInstance:
 
 
 def _stop(process: subprocess.Popen[bytes], name: str, grace: float = 5.0) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        log.warning("%s (pid %d) ignored SIGTERM; killing it", name, process.pid)
-        process.kill()
-        process.wait(timeout=grace)
+    if stop_process(process, grace):
+        log.warning("%s (pid %d) ignored SIGTERM; killed it", name, process.pid)

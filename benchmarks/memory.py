@@ -54,6 +54,7 @@ from benchmarks._common import (
 from benchmarks._postfix import PostfixError, Sink, find_tool, free_port, wait_for_port
 from benchmarks._rss import MIB, growth, sampling, trace
 from postwise.settings import Settings
+from postwise.stack import stop_process
 from warehouse.db import Cells, connect
 from warehouse.migrate import temporary_cells
 
@@ -156,12 +157,7 @@ def _smtp_sink() -> Iterator[tuple[int, str]]:
         wait_for_port(port, 30.0)
         yield port, "aiosmtpd Sink"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace=10.0)
 
 
 def _worker_run(

@@ -22,6 +22,7 @@ from warehouse.db import ensure_database
 from .dbt_env import dbt_environment
 from .runtime import ServiceUrls
 from .settings import Settings, with_database
+from .stack import stop_process
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +254,5 @@ def supervise(children: Sequence[Child], env: Mapping[str, str], log_dir: Path) 
         if process.poll() is None:
             process.terminate()
     for _, process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, grace=20.0)
     return exit_code

@@ -294,12 +294,7 @@ def api_process(
         _wait_for_http(f"{base}/openapi.json", process, log_path)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=20.0)
 
 
 def _wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -368,3 +363,18 @@ def outside_world(
     finally:
         listener.stop()
         client.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 20.0) -> bool:
+    """SIGTERM ``process`` (unless it has exited), SIGKILL it after ``grace`` seconds, and
+    reap it. True when it had to be killed."""
+    if process.poll() is not None:
+        return False
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+        return False
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace)
+        return True

@@ -29,6 +29,7 @@ from settings_env import settings_environment
 
 from postwise.launcher import ROOT, streamlit_command
 from postwise.settings import Settings
+from postwise.stack import stop_process
 from simulator.esp import free_port
 from warehouse.db import Cells
 
@@ -84,12 +85,7 @@ def dashboards_url(
             time.sleep(0.5)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace=20.0)
 
 
 def _healthy(base: str) -> bool:
