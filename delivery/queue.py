@@ -311,12 +311,18 @@ def renew(
     lease_seconds: float,
 ) -> int:
     """Extend the leases ``worker_id`` still holds on ``messages`` by ``lease_seconds`` from
-    now (a worker's heartbeat for its in-flight work); returns how many it still held."""
+    now (a worker's heartbeat for its in-flight work); returns how many it renewed.
+
+    Rows another transaction has locked are skipped, not waited for: that is the message's
+    outcome being written (or a takeover), and a heartbeat that waited on row locks taken
+    in another order could deadlock with it. The next heartbeat renews what is still held.
+    """
     if not messages:
         return 0
     rows = conn.execute(
         "UPDATE messages SET lease_expires_at = now() + make_interval(secs => %s) "
-        "WHERE message_id = ANY(%s) AND status = 'sending' AND lease_owner = %s RETURNING 1",
+        "WHERE message_id IN (SELECT message_id FROM messages WHERE message_id = ANY(%s) "
+        "AND status = 'sending' AND lease_owner = %s FOR UPDATE SKIP LOCKED) RETURNING 1",
         (lease_seconds, [message.message_id for message in messages], worker_id),
     ).fetchall()
     return len(rows)

@@ -20,6 +20,7 @@ from delivery.queue import (
     enqueue_many,
     finish,
     release,
+    renew,
 )
 from warehouse.db import Cells
 
@@ -189,3 +190,41 @@ def test_deferred_messages_come_back_when_due_and_released_ones_at_once(
         assert [m.message_id for m in due] == [first.message_id] and due[0].attempts == 2
         with pytest.raises(ValueError, match="terminal state"):
             finish(conn, "w", due[0], "sending")
+
+
+def test_a_heartbeat_renews_its_own_leases_and_never_waits_on_a_locked_row(
+    queue_cells: Cells, org: uuid.UUID
+) -> None:
+    with queue_cells.connection(REGION) as conn:
+        for _ in range(3):
+            enqueue(conn, _message(org))
+        mine = [m for m in claim_due(conn, "w1", 50, lease_seconds=5) if m.org_id == org]
+    assert len(mine) == 3
+    busy, *free = mine
+
+    def expiry(message_id: uuid.UUID) -> datetime:
+        with queue_cells.connection(REGION) as conn:
+            row = conn.execute(
+                "SELECT lease_expires_at FROM messages WHERE message_id = %s", (message_id,)
+            ).fetchone()
+        assert row is not None
+        return row[0]
+
+    before = {m.message_id: expiry(m.message_id) for m in mine}
+    with psycopg.connect(queue_cells.url(REGION)) as writer:
+        # Another transaction holds one row, as an outcome being written would.
+        writer.execute(
+            "SELECT 1 FROM messages WHERE message_id = %s FOR UPDATE", (busy.message_id,)
+        )
+        with queue_cells.connection(REGION) as conn:
+            conn.execute("SET lock_timeout = '2s'")
+            started = time.monotonic()
+            renewed = renew(conn, "w1", mine, lease_seconds=600)
+            waited = time.monotonic() - started
+            assert renew(conn, "someone-else", mine, lease_seconds=600) == 0
+    assert renewed == 2 and waited < 1.0
+    assert expiry(busy.message_id) == before[busy.message_id]
+    for message in free:
+        assert expiry(message.message_id) > before[message.message_id] + timedelta(minutes=5)
+    with queue_cells.connection(REGION) as conn:
+        assert renew(conn, "w1", mine, lease_seconds=600) == 3  # the lock is gone
