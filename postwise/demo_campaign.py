@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from delivery.retry import RetryPolicy
 from warehouse.db import Cells
@@ -334,20 +333,9 @@ def campaign_template(
 ) -> uuid.UUID:
     """The newsletter template ``name`` (version 1, with ``variants``), created once per
     organization."""
-    from simulator.catalog import NEWSLETTER_HTML
+    from simulator.catalog import NEWSLETTER_HTML, ensure_template
 
-    template_id = uuid.uuid5(org_id, f"template:{name}")
-    conn.execute(
-        "INSERT INTO templates (template_id, org_id, name) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING",
-        (template_id, org_id, name),
-    )
-    conn.execute(
-        "INSERT INTO template_versions (template_id, version, subject, content, variants) "
-        "VALUES (%s, 1, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (template_id, "{{headline}}", Jsonb({"html": NEWSLETTER_HTML}), Jsonb(list(variants))),
-    )
-    return template_id
+    return ensure_template(conn, org_id, name, "{{headline}}", NEWSLETTER_HTML, variants)
 
 
 def _sending_domain(conn: psycopg.Connection, org_slug: str, warmup_days: int) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -44,6 +44,30 @@ def _template_id(org_id: uuid.UUID, name: str) -> uuid.UUID:
     return uuid.uuid5(org_id, f"template:{name}")
 
 
+def ensure_template(
+    conn: psycopg.Connection,
+    org_id: uuid.UUID,
+    name: str,
+    subject: str,
+    html: str,
+    variants: Sequence[Mapping[str, object]],
+) -> uuid.UUID:
+    """The organization's template ``name`` with version 1 (``subject``, ``html`` and the
+    content ``variants``), created once; its stable id."""
+    template_id = _template_id(org_id, name)
+    conn.execute(
+        "INSERT INTO templates (template_id, org_id, name) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (template_id, org_id, name),
+    )
+    conn.execute(
+        "INSERT INTO template_versions (template_id, version, subject, content, variants) "
+        "VALUES (%s, 1, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (template_id, subject, Jsonb({"html": html}), Jsonb(list(variants))),
+    )
+    return template_id
+
+
 def ensure_catalog(
     conn: psycopg.Connection, org_id: uuid.UUID, slug: str, plans: Sequence[CampaignPlan]
 ) -> Catalog:
@@ -56,23 +80,11 @@ def ensure_catalog(
         )
         names = {"newsletter"} | {plan.trigger for plan in plans if plan.trigger}
         for name in sorted(names):
-            newsletter = name == "newsletter"
-            template_id = _template_id(org_id, name)
-            conn.execute(
-                "INSERT INTO templates (template_id, org_id, name) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (template_id, org_id, name),
-            )
-            conn.execute(
-                "INSERT INTO template_versions (template_id, version, subject, content, variants) "
-                "VALUES (%s, 1, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (
-                    template_id,
-                    "{{headline}}" if newsletter else name.replace("_", " ").capitalize(),
-                    Jsonb({"html": NEWSLETTER_HTML if newsletter else FLOW_HTML}),
-                    Jsonb(VARIANTS if newsletter else []),
-                ),
-            )
+            if name == "newsletter":
+                ensure_template(conn, org_id, name, "{{headline}}", NEWSLETTER_HTML, VARIANTS)
+            else:
+                subject = name.replace("_", " ").capitalize()
+                ensure_template(conn, org_id, name, subject, FLOW_HTML, [])
         template_of = {}
         with conn.cursor() as cur:
             rows = []
