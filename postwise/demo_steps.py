@@ -204,10 +204,15 @@ def inject_and_catch(
     from pipelines.definitions import defs
     from pipelines.learning import anomaly_pause_sensor, anomaly_scores
     from simulator.incident import inject_takeover
+    from warehouse.model_outputs import resume_sender
 
     region, sending_domain = target.region, target.sending_domain
-    injected_at = datetime.now(UTC)
     with cells.connection(region) as conn:
+        # An earlier run's incident may have left the sender paused; the demo, as its
+        # operator, resumed it after looking, so that this run's pause is the sensor's own.
+        if resume_sender(conn, org_id, sending_domain):
+            echo(f"incident    resumed {sending_domain} ({region}), paused by an earlier run")
+        injected_at = datetime.now(UTC)
         incident = inject_takeover(conn, region, org_id, sending_domain, hour, seed=seed)
     echo(f"incident    injected: {incident.describe()}")
 
@@ -238,8 +243,9 @@ def inject_and_catch(
         ).fetchone()
         pause = conn.execute(
             "SELECT paused_at, reason FROM paused_senders WHERE org_id = %s "
-            "AND sending_domain = %s AND resumed_at IS NULL ORDER BY paused_at DESC LIMIT 1",
-            (org_id, sending_domain),
+            "AND sending_domain = %s AND resumed_at IS NULL AND paused_at >= %s "
+            "ORDER BY paused_at DESC LIMIT 1",
+            (org_id, sending_domain, injected_at),
         ).fetchone()
     score, threshold = (float(scored[0]), float(scored[1])) if scored else (None, None)
     return Caught(
