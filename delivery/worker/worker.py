@@ -167,11 +167,14 @@ class Worker:
             await self._claim_loop()
         finally:
             self.stop()
-            # Claimed but never started (stopped while the batch was loading).
-            self._to_release += [h.message for h in self._held.values() if h.task is None]
             await asyncio.gather(
                 *(h.task for h in list(self._held.values()) if h.task), return_exceptions=True
             )
+            # Still held once every task has ended: claimed but never started (stopped while
+            # the batch was loading, or its task cancelled before it first ran, so its own
+            # clean-up never ran either). Released, as unstarted work is.
+            self._to_release += [h.message for h in self._held.values()]
+            self._held.clear()
             if self._to_release:
                 unstarted, self._to_release = self._to_release, []
                 self.stats["released"] += await self._queue_call(
